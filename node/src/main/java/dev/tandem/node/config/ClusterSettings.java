@@ -1,0 +1,19 @@
+package dev.tandem.node.config;
+
+/**
+ * Cluster-wide settings. Timer fields are already resolved: profile value unless overridden.
+ * electionDelayMs is -1 when not set (meaning: the master-down interval).
+ */
+public record ClusterSettings(
+        String name,
+        String profile,
+        int advertIntervalMs,
+        long electionDelayMs,
+        long preemptionHoldMs,
+        boolean preempt,
+        boolean accept,
+        String checksum,          // "rfc5798" | "v2"
+        int announceCount,
+        int announceSpacingMs,
+        int announceRefreshMs,
+        String runDir) {}
