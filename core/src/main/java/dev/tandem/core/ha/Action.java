@@ -1,0 +1,21 @@
+package dev.tandem.core.ha;
+
+import dev.tandem.core.net.Cidr;
+import dev.tandem.core.net.IpAddress;
+import java.util.List;
+
+/** What a node core asks the outside world to do, in order. */
+public sealed interface Action {
+
+    /** Send a VRRP message (already encoded, checksum included) to the VRRP group on iface. */
+    record SendAdvert(String iface, boolean ipv6, IpAddress source, byte[] payload, int priority) implements Action {}
+
+    record AddAddress(String iface, Cidr address) implements Action {}
+
+    record RemoveAddress(String iface, Cidr address) implements Action {}
+
+    /** One round of gratuitous ARP (IPv4) / unsolicited neighbour advertisement (IPv6) for these addresses. */
+    record Announce(String iface, List<IpAddress> addresses) implements Action {}
+
+    record Record(HaEvent event) implements Action {}
+}

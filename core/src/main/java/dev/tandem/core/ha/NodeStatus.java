@@ -1,0 +1,14 @@
+package dev.tandem.core.ha;
+
+import java.util.List;
+import java.util.Map;
+
+/** A read-only snapshot of a node core for `tandem status`. */
+public record NodeStatus(String node, NodeState state, int priority, int effectivePriority,
+                         List<InstanceStatus> instances, List<HaEvent> recentTransitions,
+                         Map<String, Long> rejectedByReason) {
+
+    /** role: MASTER / BACKUP / INIT (RFC 5798 names) for this instance. */
+    public record InstanceStatus(String label, int vrid, String role, String master, int masterPriority,
+                                 long advertsSent, long advertsReceived, long rejected) {}
+}

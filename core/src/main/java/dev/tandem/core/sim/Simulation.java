@@ -1,0 +1,496 @@
+package dev.tandem.core.sim;
+
+import dev.tandem.core.ha.Action;
+import dev.tandem.core.ha.HaTimers;
+import dev.tandem.core.ha.InstanceSpec;
+import dev.tandem.core.ha.Input;
+import dev.tandem.core.ha.NodeCore;
+import dev.tandem.core.ha.NodeSpec;
+import dev.tandem.core.ha.NodeState;
+import dev.tandem.core.net.Cidr;
+import dev.tandem.core.net.IpAddress;
+import dev.tandem.core.vrrp.ChecksumMode;
+import dev.tandem.core.vrrp.VrrpCodec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * Deterministic simulation of several node cores on a simulated network and clock. Everything —
+ * topology, priorities, timers, loss, delay, reordering, partitions, link failures, crashes,
+ * restarts, operator commands — is drawn from one seed, so any failure replays exactly.
+ *
+ * <p>Two phases: chaos (disturbances at random), then heal (every fault repaired, no loss, small
+ * delay). Invariants:
+ * <ol>
+ *   <li>always: no node is ACTIVE while one of its VG interfaces is down (checked after every step);</li>
+ *   <li>once the network has been whole and stable for 3 master-down intervals (plus the election
+ *   delay and preemption hold of nodes restarted at the heal), exactly one node is master of each
+ *   VG, allowing a transient of at most one advert interval plus network delay (a preemption
+ *   hand-over).</li>
+ * </ol>
+ */
+public final class Simulation {
+    private static final long MS = 1_000_000L;
+    private static final long MAX_EVENTS = 3_000_000;
+
+    /** The outcome of one seed. */
+    public record Result(long seed, boolean ok, String violation, String setup, long events, List<String> trace) {
+        public String replayCommand() {
+            return "./tandem sim --seed " + seed + " --trace";
+        }
+    }
+
+    private final long seed;
+    private final boolean tracing;
+    private final SplittableRandom rng;
+    private final List<String> trace = new ArrayList<>();
+    private final PriorityQueue<Ev> queue = new PriorityQueue<>();
+    private long seq;
+    private long now;
+    private long events;
+    private String violation;
+
+    // setup
+    private final int nodeCount;
+    private final int segmentCount;
+    private final int advertMs;
+    private final boolean preempt;
+    private final long preemptHoldMs;
+    private final long electionDelayMs;
+    private final ChecksumMode checksum;
+    private final int[] priorities;
+    private final boolean[] segmentHasV6;
+    private final int vgCount;
+
+    // network state
+    private final boolean[][] linkUp;   // [node][segment] as the node's kernel sees it
+    private final boolean[][] cut;      // [node][segment] silently partitioned (switch port dead)
+    private double loss;
+    private long delayBase;
+    private long jitter;
+    private double corruption;
+
+    // nodes
+    private final NodeCore[] cores;
+    private final int[] incarnation;
+    private final long[] wakeAt;
+    private final boolean[] suspendedByOp;
+
+    private Simulation(long seed, boolean tracing) {
+        this.seed = seed;
+        this.tracing = tracing;
+        this.rng = new SplittableRandom(seed);
+        nodeCount = 2 + rng.nextInt(3);
+        segmentCount = 1 + rng.nextInt(3);
+        vgCount = 1 + rng.nextInt(2);
+        int[] intervals = {10, 20, 50, 100, 300};
+        advertMs = intervals[rng.nextInt(intervals.length)];
+        preempt = rng.nextBoolean();
+        preemptHoldMs = rng.nextInt(4) == 0 ? 0 : rng.nextLong(1, 20L * advertMs);
+        electionDelayMs = rng.nextBoolean() ? -1 : rng.nextLong(0, 10L * advertMs);
+        checksum = rng.nextBoolean() ? ChecksumMode.RFC5798 : ChecksumMode.V2;
+        segmentHasV6 = new boolean[segmentCount];
+        for (int s = 0; s < segmentCount; s++) {
+            segmentHasV6[s] = rng.nextBoolean();
+        }
+        priorities = new int[nodeCount];
+        Set<Integer> used = new HashSet<>();
+        for (int n = 0; n < nodeCount; n++) {
+            int p;
+            do {
+                p = (n == 0 && rng.nextInt(8) == 0) ? 255 : 1 + rng.nextInt(254);
+            } while (!used.add(p));
+            priorities[n] = p;
+        }
+        linkUp = new boolean[nodeCount][segmentCount];
+        cut = new boolean[nodeCount][segmentCount];
+        for (boolean[] row : linkUp) {
+            java.util.Arrays.fill(row, true);
+        }
+        cores = new NodeCore[nodeCount];
+        incarnation = new int[nodeCount];
+        wakeAt = new long[nodeCount];
+        suspendedByOp = new boolean[nodeCount];
+        loss = 0;
+        delayBase = 50_000 + rng.nextLong(0, 450_000);
+        jitter = 0;
+    }
+
+    public static Result run(long seed, boolean trace) {
+        Simulation s = new Simulation(seed, trace);
+        try {
+            s.execute();
+        } catch (AssertionError | RuntimeException e) {
+            s.violation = "a node core broke an invariant at " + fmt(s.now) + ": " + e;
+            s.log("!! " + s.violation);
+        }
+        return new Result(seed, s.violation == null, s.violation, s.setup(), s.events, s.trace);
+    }
+
+    private String setup() {
+        StringBuilder sb = new StringBuilder();
+        sb.append(nodeCount).append(" nodes (priorities ");
+        for (int n = 0; n < nodeCount; n++) {
+            sb.append(n == 0 ? "" : "/").append(priorities[n]);
+        }
+        sb.append("), ").append(segmentCount).append(" segment(s), ").append(vgCount).append(" VG(s), advert ")
+                .append(advertMs).append(" ms, preempt ").append(preempt).append(" hold ").append(preemptHoldMs)
+                .append(" ms, election delay ").append(electionDelayMs).append(" ms, checksum ").append(checksum);
+        return sb.toString();
+    }
+
+    // ------------------------------------------------------------------ model
+
+    private NodeSpec spec(int n) {
+        List<InstanceSpec> list = new ArrayList<>();
+        for (int vg = 0; vg < vgCount; vg++) {
+            for (int s = 0; s < segmentCount; s++) {
+                list.add(new InstanceSpec("vg" + vg, 10 + vg, seg(s), false,
+                        List.of(Cidr.parse("10." + s + "." + vg + ".254/24")), v4(n, s)));
+                if (segmentHasV6[s]) {
+                    list.add(new InstanceSpec("vg" + vg, 10 + vg, seg(s), true,
+                            List.of(Cidr.parse("fd00:" + s + ":" + vg + "::254/64")), v6(n)));
+                }
+            }
+        }
+        HaTimers t = HaTimers.profile("default").withAdvertIntervalMs(advertMs)
+                .withPreemptionHoldMs(preemptHoldMs).withElectionDelayMs(electionDelayMs);
+        return new NodeSpec(name(n), priorities[n], preempt, true, checksum, t, list);
+    }
+
+    private static String seg(int s) {
+        return "seg" + s;
+    }
+
+    private static String name(int n) {
+        return "n" + n;
+    }
+
+    private static IpAddress v4(int n, int s) {
+        return IpAddress.parse("10." + s + ".0." + (n + 1));
+    }
+
+    private static IpAddress v6(int n) {
+        return IpAddress.parse("fe80::" + (n + 1));
+    }
+
+    private int segmentIndex(String iface) {
+        return Integer.parseInt(iface.substring(3));
+    }
+
+    // ------------------------------------------------------------------ events
+
+    private sealed interface Kind permits Deliver, Wake, Disturb {}
+
+    private record Deliver(int to, int segment, boolean ipv6, IpAddress src, byte[] payload, int ttl) implements Kind {}
+
+    private record Wake(int node, int incarnation) implements Kind {}
+
+    private record Disturb(Runnable what, String text) implements Kind {}
+
+    private record Ev(long time, long seq, Kind kind) implements Comparable<Ev> {
+        @Override
+        public int compareTo(Ev o) {
+            int c = Long.compare(time, o.time);
+            return c != 0 ? c : Long.compare(seq, o.seq);
+        }
+    }
+
+    private void at(long time, Kind k) {
+        queue.add(new Ev(time, seq++, k));
+    }
+
+    // ------------------------------------------------------------------ run
+
+    private void execute() {
+        long mdi = HaTimers.masterDownNanos(1, advertMs * MS); // the longest master-down interval
+        long chaosEnd = 30 * mdi + rng.nextLong(0, 10 * mdi);
+        long maxElection = Math.max(electionDelayMs * MS, mdi);
+        long stableFrom = chaosEnd + 3 * mdi + maxElection + (preempt ? preemptHoldMs * MS : 0) + 2 * MS;
+        long end = stableFrom + 15 * mdi;
+        long grace = advertMs * MS + 2 * 3 * MS;
+
+        for (int n = 0; n < nodeCount; n++) {
+            int node = n;
+            long startAt = rng.nextLong(0, 3 * mdi);
+            at(startAt, new Disturb(() -> startNode(node), "start " + name(node)));
+        }
+        scheduleChaos(chaosEnd, mdi);
+        at(chaosEnd, new Disturb(this::heal, "heal: all links up, partitions removed, no loss, crashed nodes restarted"));
+
+        long badSince = -1;
+        while (!queue.isEmpty() && violation == null) {
+            Ev e = queue.poll();
+            if (e.time > end) {
+                break;
+            }
+            now = e.time;
+            if (++events > MAX_EVENTS) {
+                violation = "event budget exceeded (" + MAX_EVENTS + "): a timer storm?";
+                break;
+            }
+            switch (e.kind) {
+                case Deliver d -> deliver(d);
+                case Wake w -> wake(w);
+                case Disturb d -> {
+                    log("** " + d.text);
+                    d.what.run();
+                }
+            }
+            if (violation == null && now >= stableFrom) {
+                int masters = countActive();
+                if (masters != 1) {
+                    if (badSince < 0) {
+                        badSince = now;
+                    } else if (now - badSince > grace) {
+                        violation = masters + " masters for " + fmt(now - badSince) + " after the network was "
+                                + "whole and stable (since " + fmt(stableFrom) + "): " + states();
+                    }
+                } else {
+                    badSince = -1;
+                }
+            }
+        }
+        if (violation == null) {
+            now = end;
+            int masters = countActive();
+            if (masters != 1) {
+                violation = masters + " masters at the end of the stable phase: " + states();
+            }
+        }
+        if (violation != null) {
+            log("!! VIOLATION: " + violation);
+        }
+    }
+
+    private void scheduleChaos(long chaosEnd, long mdi) {
+        int count = rng.nextInt(4, 25);
+        for (int i = 0; i < count; i++) {
+            long t = rng.nextLong(mdi, chaosEnd);
+            int node = rng.nextInt(nodeCount);
+            int s = rng.nextInt(segmentCount);
+            long dur = rng.nextLong(1, 8 * mdi);
+            switch (rng.nextInt(9)) {
+                case 0 -> {
+                    at(t, new Disturb(() -> setLink(node, s, false), name(node) + " " + seg(s) + " link down"));
+                    at(Math.min(t + dur, chaosEnd), new Disturb(() -> setLink(node, s, true), name(node) + " " + seg(s) + " link up"));
+                }
+                case 1 -> {
+                    at(t, new Disturb(() -> cut[node][s] = true, name(node) + " cut from " + seg(s)));
+                    at(Math.min(t + dur, chaosEnd), new Disturb(() -> cut[node][s] = false, name(node) + " rejoins " + seg(s)));
+                }
+                case 2 -> {
+                    at(t, new Disturb(() -> crash(node), "crash " + name(node)));
+                    at(Math.min(t + dur, chaosEnd), new Disturb(() -> startNode(node), "restart " + name(node)));
+                }
+                case 3 -> {
+                    double l = rng.nextDouble(0.05, 0.6);
+                    at(t, new Disturb(() -> loss = l, String.format(Locale.ROOT, "loss %.0f%%", l * 100)));
+                    at(Math.min(t + dur, chaosEnd), new Disturb(() -> loss = 0, "loss 0%"));
+                }
+                case 4 -> {
+                    long j = rng.nextLong(0, 3 * advertMs * MS);
+                    at(t, new Disturb(() -> jitter = j, "jitter " + fmt(j) + " (reordering)"));
+                    at(Math.min(t + dur, chaosEnd), new Disturb(() -> jitter = 0, "jitter 0"));
+                }
+                case 5 -> {
+                    at(t, new Disturb(() -> command(node, Input.CommandKind.SUSPEND), "suspend " + name(node)));
+                    at(Math.min(t + dur, chaosEnd), new Disturb(() -> command(node, Input.CommandKind.RESUME), "resume " + name(node)));
+                }
+                case 6 -> at(t, new Disturb(() -> command(node, Input.CommandKind.DEMOTE), "demote " + name(node)));
+                case 7 -> {
+                    at(t, new Disturb(() -> shutdown(node), "graceful stop " + name(node)));
+                    at(Math.min(t + dur, chaosEnd), new Disturb(() -> startNode(node), "restart " + name(node)));
+                }
+                default -> {
+                    double c = rng.nextDouble(0.01, 0.2);
+                    at(t, new Disturb(() -> corruption = c, String.format(Locale.ROOT, "corruption %.0f%%", c * 100)));
+                    at(Math.min(t + dur, chaosEnd), new Disturb(() -> corruption = 0, "corruption 0%"));
+                }
+            }
+        }
+    }
+
+    private void heal() {
+        loss = 0;
+        jitter = Math.min(jitter, 200_000);
+        jitter = 0;
+        corruption = 0;
+        for (int n = 0; n < nodeCount; n++) {
+            for (int s = 0; s < segmentCount; s++) {
+                cut[n][s] = false;
+                if (!linkUp[n][s]) {
+                    setLink(n, s, true);
+                }
+            }
+            if (cores[n] == null || cores[n].state() == NodeState.STOPPED) {
+                startNode(n);
+            }
+            if (suspendedByOp[n]) {
+                command(n, Input.CommandKind.RESUME);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ node handling
+
+    private void startNode(int n) {
+        if (cores[n] != null && cores[n].state() != NodeState.STOPPED) {
+            return; // already running
+        }
+        incarnation[n]++;
+        suspendedByOp[n] = false;
+        cores[n] = new NodeCore(spec(n));
+        Set<String> down = new HashSet<>();
+        for (int s = 0; s < segmentCount; s++) {
+            if (!linkUp[n][s]) {
+                down.add(seg(s));
+            }
+        }
+        execute(n, cores[n].start(now, down));
+    }
+
+    private void crash(int n) {
+        cores[n] = null;
+        incarnation[n]++;
+        suspendedByOp[n] = false;
+    }
+
+    private void shutdown(int n) {
+        if (cores[n] != null) {
+            execute(n, cores[n].step(now, new Input.Shutdown("simulated SIGTERM")));
+        }
+    }
+
+    private void command(int n, Input.CommandKind k) {
+        if (cores[n] == null) {
+            return;
+        }
+        if (k == Input.CommandKind.SUSPEND) {
+            suspendedByOp[n] = true;
+        } else if (k == Input.CommandKind.RESUME) {
+            suspendedByOp[n] = false;
+        }
+        execute(n, cores[n].step(now, new Input.Command(k, "simulator")));
+    }
+
+    private void setLink(int n, int s, boolean up) {
+        linkUp[n][s] = up;
+        if (cores[n] != null) {
+            execute(n, cores[n].step(now, new Input.LinkChanged(seg(s), up)));
+        }
+    }
+
+    private void wake(Wake w) {
+        if (cores[w.node] == null || w.incarnation != incarnation[w.node] || wakeAt[w.node] != now) {
+            return; // stale
+        }
+        wakeAt[w.node] = Long.MAX_VALUE;
+        execute(w.node, cores[w.node].step(now, new Input.Tick()));
+    }
+
+    private void deliver(Deliver d) {
+        NodeCore c = cores[d.to];
+        if (c == null || !linkUp[d.to][d.segment] || cut[d.to][d.segment]) {
+            return;
+        }
+        execute(d.to, c.step(now, new Input.PacketReceived(seg(d.segment), d.ipv6, d.src,
+                VrrpCodec.group(d.ipv6), d.ttl, d.payload)));
+    }
+
+    private void execute(int n, List<Action> actions) {
+        NodeCore c = cores[n];
+        for (Action a : actions) {
+            switch (a) {
+                case Action.SendAdvert s -> send(n, s);
+                case Action.Record r -> log(r.event().text());
+                default -> { } // addresses and announcements have no effect on the simulated network
+            }
+        }
+        if (c != null) {
+            checkAlways(n);
+            long d = c.nextDeadline();
+            if (d != Long.MAX_VALUE && d != wakeAt[n]) {
+                if (d < now) {
+                    violation = name(n) + " asked for a deadline in the past (" + fmt(d) + " < " + fmt(now) + ")";
+                    return;
+                }
+                wakeAt[n] = d;
+                at(d, new Wake(n, incarnation[n]));
+            }
+        }
+    }
+
+    private void send(int from, Action.SendAdvert s) {
+        int sg = segmentIndex(s.iface());
+        if (!linkUp[from][sg] || cut[from][sg]) {
+            return;
+        }
+        for (int to = 0; to < nodeCount; to++) {
+            if (to == from || rng.nextDouble() < loss) {
+                continue;
+            }
+            byte[] payload = s.payload();
+            int ttl = 255;
+            if (corruption > 0 && rng.nextDouble() < corruption) {
+                payload = payload.clone();
+                if (rng.nextBoolean()) {
+                    payload[rng.nextInt(payload.length)] ^= (byte) (1 + rng.nextInt(255));
+                } else {
+                    ttl = rng.nextInt(255);
+                }
+            }
+            long delay = delayBase + (jitter > 0 ? rng.nextLong(0, jitter + 1) : 0);
+            at(now + delay, new Deliver(to, sg, s.ipv6(), s.source(), payload, ttl));
+        }
+    }
+
+    private void checkAlways(int n) {
+        NodeCore c = cores[n];
+        if (c.state() != NodeState.ACTIVE) {
+            return;
+        }
+        for (int s = 0; s < segmentCount; s++) {
+            if (!linkUp[n][s]) {
+                violation = name(n) + " is ACTIVE while its interface " + seg(s) + " is down";
+            }
+        }
+        if (suspendedByOp[n]) {
+            violation = name(n) + " is ACTIVE while suspended";
+        }
+    }
+
+    private int countActive() {
+        int k = 0;
+        for (NodeCore c : cores) {
+            if (c != null && c.state() == NodeState.ACTIVE) {
+                k++;
+            }
+        }
+        return k;
+    }
+
+    private String states() {
+        StringBuilder sb = new StringBuilder();
+        for (int n = 0; n < nodeCount; n++) {
+            sb.append(n == 0 ? "" : ", ").append(name(n)).append('=')
+                    .append(cores[n] == null ? "crashed" : cores[n].state());
+        }
+        return sb.toString();
+    }
+
+    private void log(String text) {
+        if (tracing) {
+            trace.add(fmt(now) + "  " + text);
+        }
+    }
+
+    private static String fmt(long nanos) {
+        return String.format(Locale.ROOT, "%.3f ms", nanos / 1e6);
+    }
+}
