@@ -1,0 +1,23 @@
+package dev.tandem.node.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The `tandem` command. */
+@Command(name = "tandem", mixinStandardHelpOptions = true, version = "tandem " + TandemCli.VERSION,
+        description = "High availability for Linux firewalls: VRRPv3 failover, session and configuration sync.",
+        subcommands = {RunCommand.class, StatusCommand.class, NodeCommands.Suspend.class, NodeCommands.Resume.class,
+                NodeCommands.Demote.class, ConfigCommand.class, SimCommand.class, LabCommand.class, BenchCommand.class})
+public final class TandemCli implements Runnable {
+    public static final String VERSION = "0.1.0";
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new TandemCli()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+        System.exit(code);
+    }
+}

@@ -1,0 +1,138 @@
+package dev.tandem.node.daemon;
+
+import dev.tandem.core.ha.Input;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * The node's local control endpoint: a Unix socket (mode 0600, root only) taking one request line
+ * per connection — "status", "status-json", "suspend WHO", "resume WHO", "demote WHO" — and
+ * answering with text. The REST API of issue 7 replaces it for remote use.
+ */
+public final class ControlServer implements AutoCloseable {
+    private static final int MAX_REQUEST = 512;
+
+    private final Path path;
+    private final NodeDaemon daemon;
+    private final EventLog log;
+    private ServerSocketChannel server;
+    private Thread thread;
+    private volatile boolean open;
+
+    public ControlServer(Path path, NodeDaemon daemon, EventLog log) {
+        this.path = path;
+        this.daemon = daemon;
+        this.log = log;
+    }
+
+    public void start() throws IOException {
+        Files.createDirectories(path.getParent());
+        Files.deleteIfExists(path);
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+        open = true;
+        thread = Thread.ofPlatform().name("control-" + daemon.name()).daemon(true).start(this::serve);
+    }
+
+    private void serve() {
+        while (open) {
+            try (SocketChannel c = server.accept()) {
+                String req = readLine(c);
+                String answer = answer(req);
+                c.write(ByteBuffer.wrap(answer.getBytes(StandardCharsets.UTF_8)));
+            } catch (IOException e) {
+                if (open) {
+                    log.record("WARNING", daemon.name() + " control socket: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private static String readLine(SocketChannel c) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(MAX_REQUEST);
+        while (buf.hasRemaining()) {
+            int n = c.read(buf);
+            if (n < 0) {
+                break;
+            }
+            byte[] a = buf.array();
+            boolean nl = false;
+            for (int i = 0; i < buf.position(); i++) {
+                nl |= a[i] == '\n';
+            }
+            if (nl) {
+                break;
+            }
+        }
+        String s = new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
+        int nl = s.indexOf('\n');
+        return (nl >= 0 ? s.substring(0, nl) : s).trim();
+    }
+
+    String answer(String req) {
+        String[] parts = req.split("\\s+", 2);
+        String who = parts.length > 1 && !parts[1].isBlank() ? parts[1].trim() : "local operator";
+        try {
+            return switch (parts[0]) {
+                case "status" -> StatusReport.text(daemon.status(), daemon.recentEvents(10));
+                case "status-json" -> StatusReport.json(daemon.status(), daemon.recentEvents(20), daemon.droppedInputs())
+                        + "\n";
+                case "suspend" -> command(Input.CommandKind.SUSPEND, who);
+                case "resume" -> command(Input.CommandKind.RESUME, who);
+                case "demote" -> command(Input.CommandKind.DEMOTE, who);
+                default -> "error: unknown request '" + req + "' (status | status-json | suspend | resume | demote)\n";
+            };
+        } catch (Exception e) {
+            return "error: " + e + "\n";
+        }
+    }
+
+    private String command(Input.CommandKind k, String who) {
+        daemon.command(k, who);
+        return "ok: " + k.name().toLowerCase() + " sent to " + daemon.name() + "\n";
+    }
+
+    /** Client side: sends one request to a node's socket and returns the answer. */
+    public static String request(Path socket, String line) throws IOException {
+        try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            c.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8)));
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+            StringBuilder sb = new StringBuilder();
+            while (c.read(buf) > 0) {
+                buf.flip();
+                sb.append(StandardCharsets.UTF_8.decode(buf));
+                buf.clear();
+            }
+            return sb.toString();
+        }
+    }
+
+    @Override
+    public void close() {
+        open = false;
+        try {
+            if (server != null) {
+                server.close();
+            }
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            // closing: nothing left to do
+        }
+        if (thread != null) {
+            try {
+                thread.join(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.tandem.node.daemon;
+
+import dev.tandem.core.ha.HaTimers;
+import dev.tandem.core.ha.InstanceSpec;
+import dev.tandem.core.ha.NodeSpec;
+import dev.tandem.core.net.Cidr;
+import dev.tandem.core.net.IpAddress;
+import dev.tandem.core.vrrp.ChecksumMode;
+import dev.tandem.node.config.ClusterConfig;
+import dev.tandem.node.config.ClusterSettings;
+import dev.tandem.node.config.NodeConfig;
+import dev.tandem.node.config.VirtualGroupConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns the cluster file plus what the kernel says about this node's interfaces into the core's
+ * NodeSpec. Checks what only the running node can check: the interfaces exist and every VIP lies
+ * inside a subnet of its interface.
+ */
+public final class InstancePlan {
+
+    /** What the kernel reports for one interface: its addresses (non-virtual ones decide the source). */
+    public record InterfaceFacts(String name, boolean exists, List<Cidr> addresses) {}
+
+    private InstancePlan() {}
+
+    public static HaTimers timers(ClusterSettings c) {
+        return new HaTimers(c.advertIntervalMs(), c.electionDelayMs(), c.preemptionHoldMs(), c.announceCount(),
+                c.announceSpacingMs(), c.announceRefreshMs());
+    }
+
+    /**
+     * @throws IllegalArgumentException listing every problem found
+     */
+    public static NodeSpec plan(ClusterConfig cfg, String nodeName, Map<String, InterfaceFacts> facts) {
+        NodeConfig node = cfg.node(nodeName);
+        List<String> problems = new ArrayList<>();
+        List<InstanceSpec> instances = new ArrayList<>();
+        List<Cidr> allVips = new ArrayList<>();
+        for (VirtualGroupConfig vg : cfg.virtualGroups()) {
+            for (VirtualGroupConfig.SegmentConfig seg : vg.segments()) {
+                for (String a : seg.addresses()) {
+                    allVips.add(Cidr.parse(a));
+                }
+            }
+        }
+        for (VirtualGroupConfig vg : cfg.virtualGroups()) {
+            for (VirtualGroupConfig.SegmentConfig seg : vg.segments()) {
+                String iface = node.interfaces().get(seg.logicalInterface());
+                InterfaceFacts f = iface == null ? null : facts.get(iface);
+                if (f == null || !f.exists()) {
+                    problems.add("virtual group " + vg.name() + ": interface '" + iface + "' (" + seg.logicalInterface()
+                            + ") does not exist on " + nodeName);
+                    continue;
+                }
+                for (boolean v6 : new boolean[]{false, true}) {
+                    List<Cidr> vips = new ArrayList<>();
+                    for (String a : seg.addresses()) {
+                        Cidr c = Cidr.parse(a);
+                        if (c.address().isIpv6() == v6) {
+                            vips.add(c);
+                        }
+                    }
+                    if (vips.isEmpty()) {
+                        continue;
+                    }
+                    IpAddress source = null;
+                    List<Cidr> own = new ArrayList<>();
+                    for (Cidr c : f.addresses()) {
+                        if (c.address().isIpv6() != v6 || containsAddress(allVips, c.address())) {
+                            continue;
+                        }
+                        own.add(c);
+                        boolean suits = v6 ? c.address().isIpv6LinkLocal() : true;
+                        if (source == null && suits) {
+                            source = c.address();
+                        }
+                    }
+                    if (source == null) {
+                        problems.add("virtual group " + vg.name() + ": interface " + iface + " has no "
+                                + (v6 ? "IPv6 link-local" : "IPv4") + " address to send adverts from");
+                        continue;
+                    }
+                    for (Cidr vip : vips) {
+                        boolean inside = false;
+                        for (Cidr c : own) {
+                            if (!c.address().isIpv6LinkLocal() && c.contains(vip.address())) {
+                                inside = true;
+                            }
+                        }
+                        if (!inside) {
+                            problems.add("virtual group " + vg.name() + ": VIP " + vip + " is outside every subnet of "
+                                    + iface + " " + own);
+                        }
+                    }
+                    instances.add(new InstanceSpec(vg.name(), vg.vrid(), iface, v6, vips, source));
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", problems));
+        }
+        ClusterSettings c = cfg.cluster();
+        ChecksumMode mode = "v2".equals(c.checksum()) ? ChecksumMode.V2 : ChecksumMode.RFC5798;
+        return new NodeSpec(nodeName, node.priority(), c.preempt(), c.accept(), mode, timers(c), instances);
+    }
+
+    private static boolean containsAddress(List<Cidr> list, IpAddress a) {
+        for (Cidr c : list) {
+            if (c.address().equals(a)) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

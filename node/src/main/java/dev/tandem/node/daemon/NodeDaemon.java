@@ -1,0 +1,301 @@
+package dev.tandem.node.daemon;
+
+import dev.tandem.core.ha.Action;
+import dev.tandem.core.ha.Input;
+import dev.tandem.core.ha.InstanceSpec;
+import dev.tandem.core.ha.NodeCore;
+import dev.tandem.core.ha.NodeSpec;
+import dev.tandem.core.ha.NodeStatus;
+import dev.tandem.core.net.Cidr;
+import dev.tandem.core.net.IpAddress;
+import dev.tandem.linux.LinkEventReader;
+import dev.tandem.linux.NeighbourAnnouncer;
+import dev.tandem.linux.Rtnetlink;
+import dev.tandem.linux.VrrpSocket;
+import dev.tandem.node.config.ClusterConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * One node: a single event loop that owns the {@link NodeCore}, feeds it inputs from the kernel
+ * readers (one platform thread each: a blocking FFM read pins a virtual thread's carrier) and
+ * executes its actions in order. Nothing blocks the loop but the actions themselves, which are
+ * short kernel calls.
+ */
+public final class NodeDaemon implements AutoCloseable {
+    private static final int QUEUE_CAPACITY = 4096;
+
+    private final ClusterConfig config;
+    private final String nodeName;
+    private final EventLog log;
+    private final BlockingQueue<Input> inputs = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final ConcurrentLinkedQueue<Runnable> loopTasks = new ConcurrentLinkedQueue<>();
+    private final AtomicLong droppedInputs = new AtomicLong();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Map<String, VrrpSocket> sockets = new HashMap<>(); // key iface/4 or iface/6
+    private final Map<String, NeighbourAnnouncer> announcers = new HashMap<>();
+    private final Map<String, Integer> ifindex = new HashMap<>();
+    private final List<Thread> readers = new ArrayList<>();
+    private Rtnetlink rtnl;
+    private LinkEventReader linkEvents;
+    private NodeCore core;
+    private Thread loop;
+    private ControlServer control;
+    private volatile boolean running;
+
+    public NodeDaemon(ClusterConfig config, String nodeName, EventLog log) {
+        this.config = config;
+        this.nodeName = nodeName;
+        this.log = log;
+    }
+
+    /** Opens everything, starts the core and the loop. Throws with a clear message if the node cannot run. */
+    public void start() throws Exception {
+        rtnl = Rtnetlink.open();
+        Map<String, InstancePlan.InterfaceFacts> facts = new HashMap<>();
+        Set<String> down = new HashSet<>();
+        Map<String, Rtnetlink.Link> links = new HashMap<>();
+        for (Rtnetlink.Link l : rtnl.links()) {
+            links.put(l.name(), l);
+        }
+        for (String iface : config.node(nodeName).interfaces().values()) {
+            Rtnetlink.Link l = links.get(iface);
+            if (l == null) {
+                facts.put(iface, new InstancePlan.InterfaceFacts(iface, false, List.of()));
+                continue;
+            }
+            ifindex.put(iface, l.index());
+            if (!l.up()) {
+                down.add(iface);
+            }
+            List<Cidr> addrs = new ArrayList<>();
+            for (Rtnetlink.InterfaceAddress a : rtnl.addresses(l.index())) {
+                addrs.add(new Cidr(IpAddress.of(a.address()), a.prefixLength()));
+            }
+            facts.put(iface, new InstancePlan.InterfaceFacts(iface, true, addrs));
+        }
+        NodeSpec spec = InstancePlan.plan(config, nodeName, facts);
+        core = new NodeCore(spec);
+
+        // Link events first, so that no change between the dump above and the readers is lost.
+        linkEvents = new LinkEventReader(ev -> offer(new Input.LinkChanged(ev.name(), ev.up())));
+        linkEvents.start();
+        for (InstanceSpec i : spec.instances()) {
+            String key = key(i.iface(), i.ipv6());
+            if (!sockets.containsKey(key)) {
+                VrrpSocket s = VrrpSocket.open(i.iface(), i.ipv6());
+                sockets.put(key, s);
+                Thread t = Thread.ofPlatform().name("vrrp-" + i.iface() + (i.ipv6() ? "-v6" : "-v4")).daemon(true)
+                        .unstarted(() -> readVrrp(i.iface(), i.ipv6(), s));
+                readers.add(t);
+            }
+            announcers.computeIfAbsent(i.iface(), NeighbourAnnouncer::open);
+        }
+        control = new ControlServer(Path.of(config.cluster().runDir(), nodeName + ".sock"), this, log);
+        control.start();
+
+        running = true;
+        List<Action> first = core.start(System.nanoTime(), down);
+        loop = Thread.ofPlatform().name("tandem-loop-" + nodeName).unstarted(() -> runLoop(first));
+        loop.start();
+        readers.forEach(Thread::start);
+    }
+
+    private static String key(String iface, boolean v6) {
+        return iface + (v6 ? "/6" : "/4");
+    }
+
+    private void offer(Input in) {
+        if (!inputs.offer(in)) {
+            droppedInputs.incrementAndGet(); // bounded: a flood of packets must not exhaust memory
+        }
+    }
+
+    private void readVrrp(String iface, boolean v6, VrrpSocket s) {
+        while (running) {
+            VrrpSocket.Received r;
+            try {
+                r = s.receive();
+            } catch (RuntimeException e) {
+                if (!running) {
+                    return;
+                }
+                log.record("WARNING", nodeName + " VRRP receive on " + iface + " failed: " + e.getMessage());
+                continue;
+            }
+            if (r == null) {
+                return; // closed
+            }
+            IpAddress src;
+            IpAddress dst;
+            try {
+                src = IpAddress.of(r.source());
+                dst = IpAddress.of(r.destination());
+            } catch (IllegalArgumentException e) {
+                continue;
+            }
+            offer(new Input.PacketReceived(iface, v6, src, dst, r.ttlOrHopLimit(), r.payload()));
+        }
+    }
+
+    private void runLoop(List<Action> first) {
+        try {
+            execute(first);
+            while (true) {
+                Runnable task;
+                while ((task = loopTasks.poll()) != null) {
+                    task.run();
+                }
+                if (core.state() == dev.tandem.core.ha.NodeState.STOPPED) {
+                    break;
+                }
+                long deadline = core.nextDeadline();
+                long wait = deadline == Long.MAX_VALUE ? 1_000_000_000L : deadline - System.nanoTime();
+                Input in = wait <= 0 ? null : inputs.poll(wait, TimeUnit.NANOSECONDS);
+                List<Action> out;
+                try {
+                    out = core.step(System.nanoTime(), in == null ? new Input.Tick() : in);
+                } catch (RuntimeException e) {
+                    log.record("ERROR", nodeName + " rejected an input it could not handle: " + e);
+                    continue;
+                }
+                execute(out);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private void execute(List<Action> actions) {
+        for (Action a : actions) {
+            try {
+                switch (a) {
+                    case Action.SendAdvert s -> sockets.get(key(s.iface(), s.ipv6())).send(s.payload());
+                    case Action.AddAddress x -> rtnl.addAddress(ifindex.get(x.iface()), x.address().address().bytes(),
+                            x.address().prefixLength());
+                    case Action.RemoveAddress x -> rtnl.removeAddress(ifindex.get(x.iface()),
+                            x.address().address().bytes(), x.address().prefixLength());
+                    case Action.Announce x -> announce(x);
+                    case Action.Record r -> log.record(r.event());
+                }
+            } catch (RuntimeException e) {
+                // A failed kernel call is reported and the loop goes on: the HA decision stays correct.
+                log.record("ERROR", nodeName + " could not " + describe(a) + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private void announce(Action.Announce x) {
+        NeighbourAnnouncer n = announcers.get(x.iface());
+        for (IpAddress a : x.addresses()) {
+            if (a.isIpv6()) {
+                n.sendUnsolicitedNeighbourAdvertisement(a.bytes());
+            } else {
+                n.sendGratuitousArp(a.bytes());
+            }
+        }
+    }
+
+    private static String describe(Action a) {
+        return switch (a) {
+            case Action.SendAdvert s -> "send an advert on " + s.iface();
+            case Action.AddAddress x -> "add " + x.address() + " to " + x.iface();
+            case Action.RemoveAddress x -> "remove " + x.address() + " from " + x.iface();
+            case Action.Announce x -> "announce " + x.addresses() + " on " + x.iface();
+            case Action.Record r -> "record an event";
+        };
+    }
+
+    /** Runs fn on the loop thread (the core is not thread-safe) and waits for the answer. */
+    public <T> T onLoop(Function<NodeCore, T> fn) throws Exception {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        loopTasks.add(() -> {
+            try {
+                f.complete(fn.apply(core));
+            } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        offer(new Input.Tick()); // wake the loop
+        return f.get(2, TimeUnit.SECONDS);
+    }
+
+    public NodeStatus status() throws Exception {
+        return onLoop(NodeCore::status);
+    }
+
+    public void command(Input.CommandKind kind, String who) {
+        offer(new Input.Command(kind, who));
+    }
+
+    public String name() {
+        return nodeName;
+    }
+
+    public long droppedInputs() {
+        return droppedInputs.get();
+    }
+
+    public List<String> recentEvents(int n) {
+        return log.last(n);
+    }
+
+    /** Graceful stop: priority 0 and addresses removed by the core, then everything closed. */
+    public void shutdown(String why) {
+        if (loop != null && loop.isAlive()) {
+            // Bypass the bounded queue's capacity: shutdown must get through.
+            loopTasks.add(() -> execute(core.step(System.nanoTime(), new Input.Shutdown(why))));
+            offer(new Input.Tick());
+            try {
+                if (!stopped.await(3, TimeUnit.SECONDS)) {
+                    log.record("WARNING", nodeName + " event loop did not stop within 3 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        close();
+    }
+
+    public void awaitStopped() throws InterruptedException {
+        stopped.await();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (control != null) {
+            control.close();
+        }
+        if (linkEvents != null) {
+            linkEvents.close();
+        }
+        sockets.values().forEach(VrrpSocket::close);
+        announcers.values().forEach(NeighbourAnnouncer::close);
+        for (Thread t : readers) {
+            try {
+                t.join(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (rtnl != null) {
+            rtnl.close();
+        }
+    }
+}

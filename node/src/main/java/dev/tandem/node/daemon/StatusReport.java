@@ -1,0 +1,88 @@
+package dev.tandem.node.daemon;
+
+import dev.tandem.core.ha.HaEvent;
+import dev.tandem.core.ha.NodeStatus;
+import java.util.List;
+import java.util.Map;
+
+/** Renders a node's status as JSON (for scripts) or as a human table. */
+public final class StatusReport {
+    private StatusReport() {}
+
+    public static String json(NodeStatus s, List<String> events, long droppedInputs) {
+        StringBuilder b = new StringBuilder();
+        b.append("{\"node\":").append(q(s.node())).append(",\"state\":").append(q(s.state().name()))
+                .append(",\"priority\":").append(s.priority()).append(",\"effective_priority\":")
+                .append(s.effectivePriority()).append(",\"dropped_inputs\":").append(droppedInputs)
+                .append(",\"instances\":[");
+        for (int i = 0; i < s.instances().size(); i++) {
+            NodeStatus.InstanceStatus x = s.instances().get(i);
+            b.append(i == 0 ? "" : ",").append("{\"instance\":").append(q(x.label())).append(",\"vrid\":").append(x.vrid())
+                    .append(",\"role\":").append(q(x.role())).append(",\"master\":").append(q(x.master()))
+                    .append(",\"master_priority\":").append(x.masterPriority()).append(",\"adverts_sent\":")
+                    .append(x.advertsSent()).append(",\"adverts_received\":").append(x.advertsReceived())
+                    .append(",\"rejected\":").append(x.rejected()).append('}');
+        }
+        b.append("],\"rejected_by_reason\":{");
+        int k = 0;
+        for (Map.Entry<String, Long> e : s.rejectedByReason().entrySet()) {
+            b.append(k++ == 0 ? "" : ",").append(q(e.getKey())).append(':').append(e.getValue());
+        }
+        b.append("},\"transitions\":[");
+        for (int i = 0; i < s.recentTransitions().size(); i++) {
+            b.append(i == 0 ? "" : ",").append(q(s.recentTransitions().get(i).text()));
+        }
+        b.append("],\"events\":[");
+        for (int i = 0; i < events.size(); i++) {
+            b.append(i == 0 ? "" : ",").append(q(events.get(i)));
+        }
+        return b.append("]}").toString();
+    }
+
+    public static String text(NodeStatus s, List<String> events) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format("%s  state %s  priority %d (effective %d)%n", s.node(), s.state(), s.priority(),
+                s.effectivePriority()));
+        b.append(String.format("  %-22s %4s  %-7s %-28s %5s %9s %9s %8s%n", "instance", "vrid", "role", "master",
+                "prio", "sent", "received", "rejected"));
+        for (NodeStatus.InstanceStatus x : s.instances()) {
+            b.append(String.format("  %-22s %4d  %-7s %-28s %5s %9d %9d %8d%n", x.label(), x.vrid(), x.role(), x.master(),
+                    x.masterPriority() < 0 ? "-" : Integer.toString(x.masterPriority()), x.advertsSent(),
+                    x.advertsReceived(), x.rejected()));
+        }
+        if (!s.rejectedByReason().isEmpty()) {
+            b.append("  rejected packets: ").append(s.rejectedByReason()).append('\n');
+        }
+        b.append("  last transitions:\n");
+        List<HaEvent> t = s.recentTransitions();
+        for (HaEvent e : t.subList(Math.max(0, t.size() - 5), t.size())) {
+            b.append("    ").append(e.text()).append('\n');
+        }
+        if (!events.isEmpty()) {
+            b.append("  recent events:\n");
+            events.forEach(e -> b.append("    ").append(e).append('\n'));
+        }
+        return b.toString();
+    }
+
+    static String q(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+}
