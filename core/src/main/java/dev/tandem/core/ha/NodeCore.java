@@ -238,20 +238,19 @@ public final class NodeCore {
     }
 
     private String silenceCause() {
-        VrrpInstance any = instances.getFirst();
-        long lastHeard = Long.MIN_VALUE;
-        String master = null;
+        VrrpInstance last = null;
         for (VrrpInstance i : instances) {
-            if (i.lastHeardAt > lastHeard) {
-                lastHeard = i.lastHeardAt;
-                master = i.masterAddress + " (priority " + i.masterPriority + ")";
-                any = i;
+            if (i.masterAddress != null && (last == null || i.lastHeardAt > last.lastHeardAt)) {
+                last = i;
             }
         }
-        String silentFor = lastHeard == Long.MIN_VALUE || lastHeard < 0 ? "" : " for " + ms(now - lastHeard);
-        return "master " + (master == null ? "(none heard)" : master) + " silent on every path ("
-                + labels(instances) + ")" + silentFor + "; master-down interval "
-                + ms(HaTimers.masterDownNanos(spec.priority(), any.masterIntervalNanos));
+        if (last == null) {
+            return "no master heard on any path (" + labels(instances) + ") for the master-down interval "
+                    + ms(masterDownNanos());
+        }
+        return "master " + last.masterAddress + " (priority " + last.masterPriority + ") silent on every path ("
+                + labels(instances) + ") for " + ms(now - last.lastHeardAt) + "; master-down interval "
+                + ms(HaTimers.masterDownNanos(spec.priority(), last.masterIntervalNanos));
     }
 
     // ---------------------------------------------------------------- inputs

@@ -32,7 +32,7 @@ final class RunCommand implements Callable<Integer> {
         NodeDaemon daemon = new NodeDaemon(cfg, name, log);
         try {
             daemon.start();
-        } catch (IllegalArgumentException e) {
+        } catch (RuntimeException e) {
             System.err.println("error: " + name + " cannot start: " + e.getMessage());
             daemon.close();
             return 2;

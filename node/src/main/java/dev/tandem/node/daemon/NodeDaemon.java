@@ -96,13 +96,13 @@ public final class NodeDaemon implements AutoCloseable {
         for (InstanceSpec i : spec.instances()) {
             String key = key(i.iface(), i.ipv6());
             if (!sockets.containsKey(key)) {
-                VrrpSocket s = VrrpSocket.open(i.iface(), i.ipv6());
+                VrrpSocket s = VrrpSocket.open(i.iface(), i.ipv6(), i.sourceAddress().bytes());
                 sockets.put(key, s);
                 Thread t = Thread.ofPlatform().name("vrrp-" + i.iface() + (i.ipv6() ? "-v6" : "-v4")).daemon(true)
                         .unstarted(() -> readVrrp(i.iface(), i.ipv6(), s));
                 readers.add(t);
             }
-            announcers.computeIfAbsent(i.iface(), NeighbourAnnouncer::open);
+            announcers.computeIfAbsent(i.iface(), n -> NeighbourAnnouncer.open(rtnl, n));
         }
         control = new ControlServer(Path.of(config.cluster().runDir(), nodeName + ".sock"), this, log);
         control.start();

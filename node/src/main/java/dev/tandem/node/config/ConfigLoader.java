@@ -1,0 +1,410 @@
+package dev.tandem.node.config;
+
+import dev.tandem.core.ha.HaTimers;
+import dev.tandem.core.net.Cidr;
+import dev.tandem.core.net.IpAddress;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * Reads and validates a cluster file (docs/configuration.md). Reports every error found, each with
+ * its field path; never throws for bad input.
+ */
+public final class ConfigLoader {
+    private static final int MAX_BYTES = 1 << 20;
+    private static final Pattern NODE_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,30}");
+    private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9_.:@-]{1,15}");
+
+    /** Either a config (errors empty) or the errors (config null). */
+    public record Result(ClusterConfig config, List<ConfigError> errors) {
+        public boolean ok() {
+            return errors.isEmpty();
+        }
+    }
+
+    private final List<ConfigError> errors = new ArrayList<>();
+
+    private ConfigLoader() {}
+
+    public static Result load(Path file) {
+        try {
+            if (Files.size(file) > MAX_BYTES) {
+                return new Result(null, List.of(new ConfigError("", file + " is larger than 1 MiB")));
+            }
+            return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+        } catch (IOException e) {
+            return new Result(null, List.of(new ConfigError("", "cannot read " + file + ": " + e.getMessage())));
+        }
+    }
+
+    public static Result parse(String text, String source) {
+        LoaderOptions opts = new LoaderOptions();
+        opts.setMaxAliasesForCollections(10);
+        opts.setCodePointLimit(MAX_BYTES);
+        opts.setAllowDuplicateKeys(false);
+        opts.setNestingDepthLimit(20);
+        Object root;
+        try {
+            root = new Yaml(new SafeConstructor(opts)).load(text);
+        } catch (MarkedYAMLException e) {
+            String where = e.getProblemMark() == null ? "" : " at line " + (e.getProblemMark().getLine() + 1)
+                    + ", column " + (e.getProblemMark().getColumn() + 1);
+            return new Result(null, List.of(new ConfigError("", "not valid YAML" + where + ": " + e.getProblem())));
+        } catch (YAMLException | IllegalArgumentException | StackOverflowError e) {
+            return new Result(null, List.of(new ConfigError("", "not valid YAML: " + e.getMessage())));
+        }
+        ConfigLoader l = new ConfigLoader();
+        ClusterConfig c = null;
+        try {
+            c = l.cluster(root);
+        } catch (RuntimeException e) {
+            // a structure so broken that a field could not be read: the errors already say why
+            if (l.errors.isEmpty()) {
+                l.errors.add(new ConfigError("", "cannot read the file: " + e.getMessage()));
+            }
+        }
+        return l.errors.isEmpty() ? new Result(c, List.of()) : new Result(null, List.copyOf(l.errors));
+    }
+
+    private void error(String path, String msg) {
+        errors.add(new ConfigError(path, msg));
+    }
+
+    // ------------------------------------------------------------------ typed access
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> map(Object o, String path, Set<String> allowed, Set<String> required) {
+        if (!(o instanceof Map<?, ?> m)) {
+            error(path, o == null ? "missing (a mapping is required)" : "must be a mapping, got " + kind(o));
+            return null;
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            if (!(e.getKey() instanceof String k)) {
+                error(path, "key " + e.getKey() + " is not a string");
+                continue;
+            }
+            if (allowed != null && !allowed.contains(k)) {
+                error(join(path, k), "unknown key (allowed: " + String.join(", ", allowed) + ")");
+                continue;
+            }
+            out.put(k, e.getValue());
+        }
+        if (required != null) {
+            for (String r : required) {
+                if (!out.containsKey(r)) {
+                    error(join(path, r), "missing (required)");
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String join(String path, String key) {
+        return path.isEmpty() ? key : path + "." + key;
+    }
+
+    private static String kind(Object o) {
+        return o instanceof Map ? "a mapping" : o instanceof List ? "a list" : o instanceof String ? "text '" + o + "'"
+                : o instanceof Boolean ? "a boolean" : o instanceof Number ? "a number" : "a " + o.getClass().getSimpleName();
+    }
+
+    private String string(Map<String, Object> m, String key, String path, String def) {
+        Object v = m.get(key);
+        if (v == null) {
+            return def;
+        }
+        if (!(v instanceof String s) || s.isBlank()) {
+            error(join(path, key), "must be non-empty text, got " + kind(v));
+            return def;
+        }
+        return s;
+    }
+
+    private long number(Map<String, Object> m, String key, String path, long def, long min, long max) {
+        Object v = m.get(key);
+        if (v == null) {
+            return def;
+        }
+        if (!(v instanceof Integer || v instanceof Long)) {
+            error(join(path, key), "must be a whole number, got " + kind(v));
+            return def;
+        }
+        long n = ((Number) v).longValue();
+        if (n < min || n > max) {
+            error(join(path, key), n + " is out of range " + min + ".." + max);
+            return def;
+        }
+        return n;
+    }
+
+    private boolean bool(Map<String, Object> m, String key, String path, boolean def) {
+        Object v = m.get(key);
+        if (v == null) {
+            return def;
+        }
+        if (!(v instanceof Boolean b)) {
+            error(join(path, key), "must be true or false, got " + kind(v));
+            return def;
+        }
+        return b;
+    }
+
+    private String choice(Map<String, Object> m, String key, String path, String def, Set<String> allowed) {
+        String s = string(m, key, path, def);
+        if (s != null && !allowed.contains(s)) {
+            error(join(path, key), "'" + s + "' is not one of " + allowed);
+            return def;
+        }
+        return s;
+    }
+
+    private List<?> list(Object o, String path) {
+        if (!(o instanceof List<?> l)) {
+            error(path, o == null ? "missing (a list is required)" : "must be a list, got " + kind(o));
+            return List.of();
+        }
+        return l;
+    }
+
+    // ------------------------------------------------------------------ sections
+
+    private ClusterConfig cluster(Object root) {
+        Map<String, Object> top = map(root, "", Set.of("cluster", "virtual_groups", "nodes"),
+                Set.of("cluster", "virtual_groups", "nodes"));
+        if (top == null) {
+            return null;
+        }
+        ClusterSettings settings = settings(top.get("cluster"));
+        List<VirtualGroupConfig> vgs = groups(top.get("virtual_groups"));
+        Map<String, NodeConfig> nodes = nodes(top.get("nodes"), vgs);
+        return new ClusterConfig(settings, vgs, nodes);
+    }
+
+    private ClusterSettings settings(Object o) {
+        String p = "cluster";
+        Map<String, Object> m = map(o, p, Set.of("name", "profile", "timers", "preempt", "accept", "checksum", "announce",
+                "run_dir"), Set.of("name"));
+        if (m == null) {
+            return null;
+        }
+        String name = string(m, "name", p, "cluster");
+        String profile = choice(m, "profile", p, "default", Set.of("default", "aggressive"));
+        HaTimers base = HaTimers.profile(profile);
+        long advert = base.advertIntervalMs();
+        long election = -1;
+        long hold = base.preemptionHoldMs();
+        if (m.containsKey("timers")) {
+            String tp = join(p, "timers");
+            Map<String, Object> t = map(m.get("timers"), tp, Set.of("advert_interval_ms", "election_delay_ms",
+                    "preemption_hold_ms"), null);
+            if (t != null) {
+                advert = number(t, "advert_interval_ms", tp, advert, 10, 40950);
+                if (advert % 10 != 0) {
+                    error(join(tp, "advert_interval_ms"), advert + " is not a multiple of 10 (VRRPv3 counts centiseconds)");
+                    advert = base.advertIntervalMs();
+                }
+                election = number(t, "election_delay_ms", tp, -1, 0, 3_600_000);
+                hold = number(t, "preemption_hold_ms", tp, hold, 0, 3_600_000);
+            }
+        }
+        boolean preempt = bool(m, "preempt", p, false);
+        boolean accept = bool(m, "accept", p, true);
+        String checksum = choice(m, "checksum", p, "rfc5798", Set.of("rfc5798", "v2"));
+        long count = base.announceCount();
+        long spacing = base.announceSpacingMs();
+        long refresh = 0;
+        if (m.containsKey("announce")) {
+            String ap = join(p, "announce");
+            Map<String, Object> a = map(m.get("announce"), ap, Set.of("count", "spacing_ms", "refresh_ms"), null);
+            if (a != null) {
+                count = number(a, "count", ap, count, 1, 100);
+                spacing = number(a, "spacing_ms", ap, spacing, 1, 10_000);
+                refresh = number(a, "refresh_ms", ap, 0, 0, 86_400_000);
+                if (refresh > 0 && refresh < 1000) {
+                    error(join(ap, "refresh_ms"), refresh + " is too often: 0 (off) or at least 1000");
+                    refresh = 0;
+                }
+            }
+        }
+        String runDir = string(m, "run_dir", p, "/run/tandem");
+        if (runDir != null && !runDir.startsWith("/")) {
+            error(join(p, "run_dir"), "must be an absolute path, got '" + runDir + "'");
+        }
+        return new ClusterSettings(name, profile, (int) advert, election, hold, preempt, accept, checksum, (int) count,
+                (int) spacing, (int) refresh, runDir);
+    }
+
+    private List<VirtualGroupConfig> groups(Object o) {
+        List<?> raw = list(o, "virtual_groups");
+        if (raw.isEmpty() && o instanceof List) {
+            error("virtual_groups", "at least one virtual group is required");
+        }
+        List<VirtualGroupConfig> out = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        Map<String, String> vridUse = new HashMap<>(); // "lan/4/51" -> path
+        Map<IpAddress, String> vipUse = new HashMap<>();
+        for (int i = 0; i < raw.size(); i++) {
+            String p = "virtual_groups[" + i + "]";
+            Map<String, Object> m = map(raw.get(i), p, Set.of("name", "vrid", "segments"), Set.of("name", "vrid", "segments"));
+            if (m == null) {
+                continue;
+            }
+            String name = string(m, "name", p, "vg" + i);
+            if (!names.add(name)) {
+                error(join(p, "name"), "duplicate virtual group name '" + name + "'");
+            }
+            int vrid = (int) number(m, "vrid", p, 1, 1, 255);
+            List<?> segs = list(m.get("segments"), join(p, "segments"));
+            if (segs.isEmpty() && m.get("segments") instanceof List) {
+                error(join(p, "segments"), "at least one segment is required");
+            }
+            List<VirtualGroupConfig.SegmentConfig> segments = new ArrayList<>();
+            for (int s = 0; s < segs.size(); s++) {
+                String sp = join(p, "segments") + "[" + s + "]";
+                Map<String, Object> sm = map(segs.get(s), sp, Set.of("interface", "addresses"), Set.of("interface", "addresses"));
+                if (sm == null) {
+                    continue;
+                }
+                String iface = string(sm, "interface", sp, "?");
+                List<?> addrs = list(sm.get("addresses"), join(sp, "addresses"));
+                if (addrs.isEmpty() && sm.get("addresses") instanceof List) {
+                    error(join(sp, "addresses"), "at least one address is required");
+                }
+                List<String> good = new ArrayList<>();
+                Integer[] prefix = new Integer[2];
+                boolean[] family = new boolean[2];
+                for (int a = 0; a < addrs.size(); a++) {
+                    String ap = join(sp, "addresses") + "[" + a + "]";
+                    Object av = addrs.get(a);
+                    Cidr c = av instanceof String str ? cidr(str) : null;
+                    if (c == null) {
+                        error(ap, "'" + av + "' is not a valid IPv4/IPv6 address with /prefix (e.g. 10.10.1.254/24)");
+                        continue;
+                    }
+                    int fam = c.address().isIpv6() ? 1 : 0;
+                    family[fam] = true;
+                    if (prefix[fam] == null) {
+                        prefix[fam] = c.prefixLength();
+                    } else if (prefix[fam] != c.prefixLength()) {
+                        error(ap, c + ": all " + (fam == 1 ? "IPv6" : "IPv4") + " VIPs of a segment share one prefix length ("
+                                + prefix[fam] + ")");
+                    }
+                    String prev = vipUse.putIfAbsent(c.address(), ap);
+                    if (prev != null) {
+                        error(ap, c.address() + " is already used at " + prev);
+                    }
+                    good.add(c.toString());
+                }
+                for (int fam = 0; fam < 2; fam++) {
+                    if (family[fam]) {
+                        String key = iface + "/" + fam + "/" + vrid;
+                        String prev = vridUse.putIfAbsent(key, p);
+                        if (prev != null && !prev.equals(p)) {
+                            error(join(p, "vrid"), "duplicate VRID " + vrid + " on interface '" + iface + "' ("
+                                    + (fam == 1 ? "IPv6" : "IPv4") + "), also used by " + prev);
+                        } else if (prev != null) {
+                            error(sp, "interface '" + iface + "' appears twice in this virtual group");
+                        }
+                    }
+                }
+                segments.add(new VirtualGroupConfig.SegmentConfig(iface, List.copyOf(good)));
+            }
+            out.add(new VirtualGroupConfig(name, vrid, List.copyOf(segments)));
+        }
+        return List.copyOf(out);
+    }
+
+    private static Cidr cidr(String s) {
+        int slash = s.indexOf('/');
+        if (slash < 0 || slash == s.length() - 1 || s.length() > 60) {
+            return null;
+        }
+        IpAddress a = IpAddress.tryParse(s.substring(0, slash));
+        String pl = s.substring(slash + 1);
+        if (a == null || pl.length() > 3 || !pl.chars().allMatch(Character::isDigit)) {
+            return null;
+        }
+        int p = Integer.parseInt(pl);
+        if (p > (a.isIpv6() ? 128 : 32)) {
+            return null;
+        }
+        return new Cidr(a, p);
+    }
+
+    private Map<String, NodeConfig> nodes(Object o, List<VirtualGroupConfig> vgs) {
+        Map<String, Object> m = map(o, "nodes", null, null);
+        Map<String, NodeConfig> out = new LinkedHashMap<>();
+        if (m == null) {
+            return out;
+        }
+        if (m.isEmpty()) {
+            error("nodes", "at least one node is required");
+        }
+        Set<String> logical = new HashSet<>();
+        vgs.forEach(vg -> vg.segments().forEach(s -> logical.add(s.logicalInterface())));
+        Map<Integer, String> priorities = new HashMap<>();
+        int primaries = 0;
+        for (Map.Entry<String, Object> e : m.entrySet()) {
+            String p = "nodes." + e.getKey();
+            if (!NODE_NAME.matcher(e.getKey()).matches()) {
+                error(p, "node names are 1-31 of a-z, 0-9 and '-', starting with a letter or digit");
+            }
+            Map<String, Object> n = map(e.getValue(), p, Set.of("role", "priority", "interfaces"),
+                    Set.of("role", "priority", "interfaces"));
+            if (n == null) {
+                continue;
+            }
+            String role = choice(n, "role", p, "secondary", Set.of("primary", "secondary"));
+            if ("primary".equals(role)) {
+                primaries++;
+            }
+            int prio = (int) number(n, "priority", p, 100, 1, 255);
+            String prev = priorities.putIfAbsent(prio, e.getKey());
+            if (prev != null) {
+                error(join(p, "priority"), "priority " + prio + " is also " + prev + "'s: node priorities must differ");
+            }
+            Map<String, String> ifaces = new LinkedHashMap<>();
+            Map<String, Object> im = map(n.get("interfaces"), join(p, "interfaces"), null, null);
+            if (im != null) {
+                for (Map.Entry<String, Object> ie : im.entrySet()) {
+                    String ip = join(join(p, "interfaces"), ie.getKey());
+                    if (!(ie.getValue() instanceof String k) || !IFACE.matcher(k).matches()) {
+                        error(ip, "must be a kernel interface name (1-15 characters, no '/' or spaces), got "
+                                + (ie.getValue() == null ? "nothing" : kind(ie.getValue())));
+                        continue;
+                    }
+                    if (!logical.contains(ie.getKey())) {
+                        error(ip, "'" + ie.getKey() + "' is not used by any virtual group segment");
+                    }
+                    ifaces.put(ie.getKey(), k);
+                }
+                for (String l : logical) {
+                    if (!im.containsKey(l)) {
+                        error(join(p, "interfaces"), "no kernel interface for '" + l + "' (used by a virtual group)");
+                    }
+                }
+            }
+            out.put(e.getKey(), new NodeConfig(e.getKey(), role, prio, Map.copyOf(ifaces)));
+        }
+        if (!m.isEmpty() && primaries != 1) {
+            error("nodes", "exactly one node must have role: primary, found " + primaries);
+        }
+        return out;
+    }
+}
