@@ -8,6 +8,7 @@ command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v keepalived >/dev/null 2>&1 || need+=(keepalived)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

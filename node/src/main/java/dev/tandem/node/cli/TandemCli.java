@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "tandem", mixinStandardHelpOptions = true, version = "tandem " + TandemCli.VERSION,
         description = "High availability for Linux firewalls: VRRPv3 failover, session and configuration sync.",
         subcommands = {RunCommand.class, StatusCommand.class, NodeCommands.Suspend.class, NodeCommands.Resume.class,
-                NodeCommands.Demote.class, ConfigCommand.class, SimCommand.class})
+                NodeCommands.Demote.class, ConfigCommand.class, SimCommand.class, LabCommand.class, BenchCommand.class})
 public final class TandemCli implements Runnable {
     public static final String VERSION = "0.1.0";
 
@@ -17,7 +17,13 @@ public final class TandemCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        int code = new CommandLine(new TandemCli()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+        CommandLine cl = new CommandLine(new TandemCli()).setCaseInsensitiveEnumValuesAllowed(true);
+        // Operational failures (a command that failed, a lab that cannot be built) get one clear line.
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("error: " + e.getMessage());
+            return 1;
+        });
+        int code = cl.execute(args);
         System.exit(code);
     }
 }

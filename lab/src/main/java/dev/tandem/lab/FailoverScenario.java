@@ -1,0 +1,89 @@
+package dev.tandem.lab;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One failover run on the lab: start the pair, wait until fw1 is active and the probe stream flows,
+ * hit fw1 with the fault, wait until fw2 holds the VIPs, and return the client-observed outage.
+ * Leaves the lab as it found it (daemons stopped, links up, no VIPs).
+ */
+public final class FailoverScenario {
+    private FailoverScenario() {}
+
+    public static ProbeStream.Result run(LabTopology lab, HaPair pair, Fault fault, boolean ipv6, PrintStream out) {
+        reset(lab);
+        try (pair) {
+            pair.start("fw1");
+            await("fw1 active", 15_000, () -> lab.active().equals("fw1"), pair);
+            pair.start("fw2");
+            Cmd.sleep(1500); // fw2 settles as backup
+            if (!lab.active().equals("fw1")) {
+                throw new LabException("after fw2 started, the VIP holder is " + lab.active() + ", not fw1\n"
+                        + pair.log("fw2"));
+            }
+            try (ProbeStream probe = ProbeStream.start(lab, ipv6, 1000)) {
+                probe.awaitFlowing(10_000);
+                Cmd.sleep(1000);
+                switch (fault) {
+                    case CRASH -> {
+                        // killed first: a crashing host says nothing, not even "my link went down"
+                        pair.kill("fw1");
+                        for (String l : lab.firewallLinks()) {
+                            lab.setLink("fw1", l, false);
+                        }
+                    }
+                    case LINK -> lab.setLink("fw1", "lan0", false);
+                    case GRACEFUL -> pair.stopGracefully("fw1");
+                }
+                await("fw2 takes over after " + fault, 10_000,
+                        () -> Cmd.hasAddress(lab.ns("fw2"), "lan0", LabTopology.LAN_VIP)
+                                && Cmd.hasAddress(lab.ns("fw2"), "wan0", LabTopology.WAN_VIP), pair);
+                Cmd.sleep(1000);
+                ProbeStream.Result r = probe.stop();
+                if (out != null) {
+                    out.printf("  %-10s %-8s outage %7.1f ms  (%d probes, %d lost)%n", pair.name(),
+                            fault.name().toLowerCase(), r.outageMs(), r.sent(), r.lost());
+                }
+                return r;
+            }
+        } finally {
+            reset(lab);
+        }
+    }
+
+    /** Links up, VIPs gone: a crash or a killed keepalived may leave them. */
+    public static void reset(LabTopology lab) {
+        for (String fw : List.of("fw1", "fw2")) {
+            for (String l : lab.firewallLinks()) {
+                lab.setLink(fw, l, true);
+            }
+            Cmd.run("ip", "-n", lab.ns(fw), "addr", "del", "10.10.1.254/24", "dev", "lan0");
+            Cmd.run("ip", "-n", lab.ns(fw), "addr", "del", "10.10.2.254/24", "dev", "wan0");
+            Cmd.run("ip", "-n", lab.ns(fw), "addr", "del", "fd10:10:1::254/64", "dev", "lan0");
+            Cmd.run("ip", "-n", lab.ns(fw), "addr", "del", "fd10:10:2::254/64", "dev", "wan0");
+            Cmd.run("ip", "netns", "exec", lab.ns(fw), "conntrack", "-F");
+        }
+        Cmd.run("ip", "-n", lab.ns("client"), "neigh", "flush", "all");
+        Cmd.run("ip", "-n", lab.ns("server"), "neigh", "flush", "all");
+        Cmd.sleep(200); // carrier comes back on the veths
+    }
+
+    static void await(String what, long timeoutMs, BooleanSupplier cond, HaPair pair) {
+        long end = System.nanoTime() + timeoutMs * 1_000_000L;
+        while (System.nanoTime() < end) {
+            if (cond.getAsBoolean()) {
+                return;
+            }
+            Cmd.sleep(5);
+        }
+        throw new LabException("timed out after " + timeoutMs + " ms waiting for " + what + "\n--- fw1 ---\n"
+                + tail(pair.log("fw1")) + "\n--- fw2 ---\n" + tail(pair.log("fw2")));
+    }
+
+    private static String tail(String s) {
+        String[] lines = s.split("\n");
+        return String.join("\n", java.util.Arrays.copyOfRange(lines, Math.max(0, lines.length - 15), lines.length));
+    }
+}

@@ -1,0 +1,137 @@
+package dev.tandem.lab;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * keepalived (Debian's 2.2.7, VRRPv3) on the same lab with the same VIPs, priorities and advert
+ * interval: a sync group of LAN and WAN instances, IPv4 and IPv6 — the comparison baseline.
+ */
+public final class KeepalivedPair implements HaPair {
+    private final LabTopology lab;
+    private final LabConfig config;
+    private final Map<String, Process> procs = new HashMap<>();
+
+    public KeepalivedPair(LabTopology lab, LabConfig config) {
+        this.lab = lab;
+        this.config = config;
+    }
+
+    @Override
+    public String name() {
+        return "keepalived";
+    }
+
+    public static boolean installed() {
+        return Cmd.run("sh", "-c", "command -v keepalived").code() == 0;
+    }
+
+    String conf(String fw) {
+        int prio = fw.equals("fw1") ? 250 : 200;
+        String interval = String.format(Locale.ROOT, "%.2f", config.advertIntervalMs() / 1000.0);
+        StringBuilder sb = new StringBuilder();
+        sb.append("global_defs {\n  router_id ").append(lab.prefix()).append(fw)
+                .append("\n  vrrp_version 3\n  vrrp_garp_master_delay 5\n  vrrp_garp_master_repeat 5\n}\n");
+        sb.append("vrrp_sync_group LAB {\n  group {\n    LAN4\n    WAN4\n    LAN6\n    WAN6\n  }\n}\n");
+        String[][] inst = {{"LAN4", "lan0", "10.10.1.254/24"}, {"WAN4", "wan0", "10.10.2.254/24"},
+                {"LAN6", "lan0", "fd10:10:1::254/64"}, {"WAN6", "wan0", "fd10:10:2::254/64"}};
+        for (String[] i : inst) {
+            sb.append("vrrp_instance ").append(i[0]).append(" {\n  state BACKUP\n  interface ").append(i[1])
+                    .append("\n  virtual_router_id 51\n  priority ").append(prio).append("\n  advert_int ").append(interval)
+                    .append('\n');
+            if (!config.preempt()) {
+                sb.append("  nopreempt\n");
+            } else {
+                sb.append("  preempt_delay ").append(Math.max(0, config.preemptionHoldMs() / 1000)).append('\n');
+            }
+            sb.append("  virtual_ipaddress {\n    ").append(i[2]).append("\n  }\n}\n");
+        }
+        return sb.toString();
+    }
+
+    @Override
+    public void start() {
+        start("fw1");
+        start("fw2");
+    }
+
+    @Override
+    public void start(String fw) {
+        if (running(fw)) {
+            return;
+        }
+        Path dir = lab.runDir();
+        Path conf = dir.resolve("keepalived-" + fw + ".conf");
+        try {
+            Files.writeString(conf, conf(fw));
+        } catch (IOException e) {
+            throw new LabException("cannot write " + conf + ": " + e.getMessage());
+        }
+        List<String> cmd = List.of("ip", "netns", "exec", lab.ns(fw), "keepalived", "--dont-fork", "--log-console",
+                "--vrrp", "-f", conf.toString(), "-p", dir.resolve("ka-" + fw + ".pid").toString(),
+                "-r", dir.resolve("ka-vrrp-" + fw + ".pid").toString());
+        procs.put(fw, JavaProcess.start(cmd, dir.resolve("keepalived-" + fw + ".log")));
+    }
+
+    @Override
+    public void stopGracefully(String fw) {
+        Process p = procs.get(fw);
+        if (p == null) {
+            return;
+        }
+        p.destroy(); // SIGTERM to the parent: it stops its VRRP child, which sends priority 0
+        try {
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                kill(fw);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void kill(String fw) {
+        Process p = procs.get(fw);
+        if (p != null) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly); // the VRRP child holds the role
+            p.destroyForcibly();
+            try {
+                p.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public boolean running(String fw) {
+        Process p = procs.get(fw);
+        return p != null && p.isAlive();
+    }
+
+    @Override
+    public String log(String fw) {
+        try {
+            Path f = lab.runDir().resolve("keepalived-" + fw + ".log");
+            return Files.exists(f) ? Files.readString(f) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    @Override
+    public void close() {
+        for (String fw : List.of("fw1", "fw2")) {
+            if (running(fw)) {
+                stopGracefully(fw);
+            }
+        }
+        // keepalived leaves its VIPs on SIGKILL; the lab is torn down or the next run cleans them
+    }
+}

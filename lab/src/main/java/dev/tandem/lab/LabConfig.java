@@ -1,0 +1,48 @@
+package dev.tandem.lab;
+
+import java.nio.file.Path;
+
+/** The Tandem cluster file for the lab, with the knobs scenarios turn. */
+public record LabConfig(String profile, boolean preempt, long preemptionHoldMs) {
+
+    public LabConfig {
+        if (!profile.equals("default") && !profile.equals("aggressive")) {
+            throw new LabException("profile must be default or aggressive, got '" + profile + "'");
+        }
+    }
+
+    public static LabConfig of(String profile) {
+        return new LabConfig(profile, false, 1000);
+    }
+
+    public LabConfig withPreempt(boolean on, long holdMs) {
+        return new LabConfig(profile, on, holdMs);
+    }
+
+    public int advertIntervalMs() {
+        return profile.equals("aggressive") ? 10 : 300;
+    }
+
+    String yaml(Path runDir) {
+        return """
+                # Tandem lab cluster (written by `tandem lab up`)
+                cluster:
+                  name: lab
+                  profile: %s
+                  preempt: %s
+                  timers: {preemption_hold_ms: %d}
+                  run_dir: %s
+                virtual_groups:
+                  - name: vg1
+                    vrid: 51
+                    segments:
+                      - interface: lan
+                        addresses: [10.10.1.254/24, fd10:10:1::254/64]
+                      - interface: wan
+                        addresses: [10.10.2.254/24, fd10:10:2::254/64]
+                nodes:
+                  fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}}
+                  fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}}
+                """.formatted(profile, preempt, preemptionHoldMs, runDir);
+    }
+}

@@ -1,0 +1,230 @@
+package dev.tandem.lab;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The embedded lab: namespaces client, server, fw1, fw2 and two switches (lan, wan) holding a
+ * bridge each, plus a direct control link and data link between the firewalls. Names carry a
+ * prefix ("tandem-" by default). Only addresses inside these namespaces are used.
+ *
+ * <pre>
+ *   client(.100) --- [lan: br0] ---+--- lan0 fw1(.1) wan0 ---+--- [wan: br0] --- server(.100)
+ *   10.10.1.0/24                   +--- lan0 fw2(.2) wan0 ---+              10.10.2.0/24
+ *   fd10:10:1::/64                      fw1 ctl0/data0 === fw2   (10.10.3.0/30, 10.10.4.0/30)  fd10:10:2::/64
+ *   VIPs: 10.10.1.254, fd10:10:1::254 (LAN), 10.10.2.254, fd10:10:2::254 (WAN)
+ * </pre>
+ */
+public final class LabTopology {
+    public static final String DEFAULT_PREFIX = "tandem-";
+    public static final String LAN_VIP = "10.10.1.254";
+    public static final String WAN_VIP = "10.10.2.254";
+    public static final String SERVER = "10.10.2.100";
+    public static final String SERVER6 = "fd10:10:2::100";
+
+    private final String prefix;
+
+    public LabTopology(String prefix) {
+        if (!prefix.matches("[a-z0-9-]{1,12}")) {
+            throw new LabException("lab prefix must be 1-12 of a-z, 0-9, '-': '" + prefix + "'");
+        }
+        this.prefix = prefix;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    public String ns(String role) {
+        return prefix + role;
+    }
+
+    public List<String> namespaces() {
+        return List.of(ns("client"), ns("server"), ns("fw1"), ns("fw2"), ns("lan"), ns("wan"));
+    }
+
+    public Path runDir() {
+        return Path.of("/run/tandem-lab", prefix);
+    }
+
+    public Path configFile() {
+        return runDir().resolve("tandem.yaml");
+    }
+
+    public boolean exists() {
+        return Cmd.namespaces().containsAll(namespaces());
+    }
+
+    /** Builds the lab (replacing a broken one) and writes the Tandem config for the profile. */
+    public void up(LabConfig config) {
+        if (exists()) {
+            writeConfig(config);
+            return;
+        }
+        down();
+        try {
+            for (String ns : namespaces()) {
+                Cmd.sh("ip", "netns", "add", ns);
+                Cmd.sh("ip", "-n", ns, "link", "set", "lo", "up");
+                // before any link exists, so that every new interface inherits it: no DAD delay
+                Cmd.in(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
+            }
+            for (String sw : List.of("lan", "wan")) {
+                Cmd.sh("ip", "-n", ns(sw), "link", "add", "br0", "type", "bridge", "mcast_snooping", "0");
+                Cmd.sh("ip", "-n", ns(sw), "link", "set", "br0", "up");
+            }
+            plug("client", "eth0", "lan");
+            plug("fw1", "lan0", "lan");
+            plug("fw2", "lan0", "lan");
+            plug("server", "eth0", "wan");
+            plug("fw1", "wan0", "wan");
+            plug("fw2", "wan0", "wan");
+            cable("fw1", "ctl0", "fw2", "ctl0");
+            cable("fw1", "data0", "fw2", "data0");
+
+            addr("client", "eth0", "10.10.1.100/24", "fd10:10:1::100/64");
+            addr("server", "eth0", "10.10.2.100/24", "fd10:10:2::100/64");
+            for (int n = 1; n <= 2; n++) {
+                String fw = "fw" + n;
+                addr(fw, "lan0", "10.10.1." + n + "/24", "fd10:10:1::" + n + "/64");
+                addr(fw, "wan0", "10.10.2." + n + "/24", "fd10:10:2::" + n + "/64");
+                addr(fw, "ctl0", "10.10.3." + n + "/30");
+                addr(fw, "data0", "10.10.4." + n + "/30");
+                Cmd.in(ns(fw), "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1");
+                nft(fw);
+            }
+            Cmd.sh("ip", "-n", ns("client"), "route", "add", "default", "via", LAN_VIP);
+            Cmd.sh("ip", "-n", ns("client"), "-6", "route", "add", "default", "via", "fd10:10:1::254");
+            Cmd.sh("ip", "-n", ns("server"), "route", "add", "default", "via", WAN_VIP);
+            Cmd.sh("ip", "-n", ns("server"), "-6", "route", "add", "default", "via", "fd10:10:2::254");
+            writeConfig(config);
+        } catch (RuntimeException e) {
+            down();
+            throw e;
+        }
+    }
+
+    private static final Random NAMES = new Random();
+
+    /** A veth from host's iface to a port of the switch's bridge. */
+    private void plug(String host, String iface, String sw) {
+        String port = host;
+        cable(host, iface, sw, port);
+        Cmd.sh("ip", "-n", ns(sw), "link", "set", port, "master", "br0");
+    }
+
+    private void cable(String a, String ifa, String b, String ifb) {
+        // temporary unique names: the final names exist in many namespaces at once
+        String ta = "tl" + Integer.toHexString(NAMES.nextInt(1 << 24));
+        String tb = "tl" + Integer.toHexString(NAMES.nextInt(1 << 24));
+        Cmd.sh("ip", "link", "add", ta, "netns", ns(a), "type", "veth", "peer", "name", tb, "netns", ns(b));
+        Cmd.sh("ip", "-n", ns(a), "link", "set", ta, "name", ifa);
+        Cmd.sh("ip", "-n", ns(b), "link", "set", tb, "name", ifb);
+        Cmd.sh("ip", "-n", ns(a), "link", "set", ifa, "up");
+        Cmd.sh("ip", "-n", ns(b), "link", "set", ifb, "up");
+    }
+
+    private void addr(String host, String iface, String... cidrs) {
+        for (String c : cidrs) {
+            Cmd.sh("ip", "-n", ns(host), "addr", "add", c, "dev", iface);
+        }
+    }
+
+    /** Stateful forwarding (policy drop) with SNAT of LAN traffic to the WAN VIP. */
+    static String ruleset() {
+        return """
+                flush ruleset
+                table inet tandem_fw {
+                  chain forward {
+                    type filter hook forward priority filter; policy drop;
+                    ct state established,related accept
+                    iifname "lan0" oifname "wan0" ct state new accept
+                  }
+                  chain postrouting {
+                    type nat hook postrouting priority srcnat; policy accept;
+                    oifname "wan0" ip saddr 10.10.1.0/24 snat ip to 10.10.2.254
+                    oifname "wan0" ip6 saddr fd10:10:1::/64 snat ip6 to fd10:10:2::254
+                  }
+                }
+                """;
+    }
+
+    private void nft(String fw) {
+        try {
+            Files.createDirectories(runDir());
+            Path f = runDir().resolve(fw + ".nft");
+            Files.writeString(f, ruleset());
+            Cmd.in(ns(fw), "nft", "-f", f.toString());
+        } catch (IOException e) {
+            throw new LabException("cannot write the ruleset: " + e.getMessage());
+        }
+    }
+
+    public void writeConfig(LabConfig config) {
+        try {
+            Files.createDirectories(runDir());
+            Files.writeString(configFile(), config.yaml(runDir()));
+        } catch (IOException e) {
+            throw new LabException("cannot write " + configFile() + ": " + e.getMessage());
+        }
+    }
+
+    /** Removes everything of this prefix, even after a crash: processes, namespaces, run dir. */
+    public void down() {
+        List<String> present = Cmd.namespaces();
+        for (String ns : namespaces()) {
+            if (present.contains(ns)) {
+                Cmd.deleteNamespace(ns);
+            }
+        }
+        Path dir = runDir();
+        if (Files.exists(dir)) {
+            try (var files = Files.walk(dir)) {
+                List<Path> all = new ArrayList<>(files.toList());
+                java.util.Collections.reverse(all);
+                for (Path p : all) {
+                    Files.deleteIfExists(p);
+                }
+            } catch (IOException e) {
+                throw new LabException("cannot remove " + dir + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** Human summary: which namespaces exist, who holds the VIPs. */
+    public String status() {
+        StringBuilder sb = new StringBuilder();
+        List<String> present = Cmd.namespaces();
+        for (String ns : namespaces()) {
+            sb.append(String.format("%-16s %s%n", ns, present.contains(ns) ? "up" : "absent"));
+        }
+        if (exists()) {
+            for (String fw : List.of("fw1", "fw2")) {
+                boolean lan = Cmd.hasAddress(ns(fw), "lan0", LAN_VIP);
+                boolean wan = Cmd.hasAddress(ns(fw), "wan0", WAN_VIP);
+                sb.append(String.format("%-16s VIPs: LAN %s, WAN %s%n", ns(fw), lan ? "yes" : "no", wan ? "yes" : "no"));
+            }
+            sb.append("config: ").append(configFile()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** Which firewall holds the LAN VIP: "fw1", "fw2", "both" or "none". */
+    public String active() {
+        boolean a = Cmd.hasAddress(ns("fw1"), "lan0", LAN_VIP);
+        boolean b = Cmd.hasAddress(ns("fw2"), "lan0", LAN_VIP);
+        return a && b ? "both" : a ? "fw1" : b ? "fw2" : "none";
+    }
+
+    public void setLink(String host, String iface, boolean up) {
+        Cmd.sh("ip", "-n", ns(host), "link", "set", iface, up ? "up" : "down");
+    }
+
+    public List<String> firewallLinks() {
+        return List.of("lan0", "wan0", "ctl0", "data0");
+    }
+}

@@ -1,0 +1,54 @@
+package dev.tandem.node.cli;
+
+import dev.tandem.lab.FailoverBench;
+import dev.tandem.lab.Fault;
+import dev.tandem.lab.LabTopology;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = BenchCommand.Failover.class)
+final class BenchCommand implements Runnable {
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "failover", description = "Client-observed outage of a failover (1 ms probe stream).")
+    static final class Failover implements Callable<Integer> {
+        @Option(names = "--profile", defaultValue = "aggressive", description = "default | aggressive")
+        String profile;
+
+        @Option(names = "--fault", defaultValue = "crash", description = "crash | link | graceful")
+        String fault;
+
+        @Option(names = "--runs", defaultValue = "10")
+        int runs;
+
+        @Option(names = "--vs", description = "also run this implementation on the same lab: keepalived")
+        String vs;
+
+        @Option(names = "--ipv6", description = "probe over IPv6")
+        boolean ipv6;
+
+        @Option(names = "--prefix", defaultValue = LabTopology.DEFAULT_PREFIX)
+        String prefix;
+
+        @Override
+        public Integer call() {
+            if (vs != null && !vs.equals("keepalived")) {
+                System.err.println("error: --vs supports keepalived only");
+                return 2;
+            }
+            if (runs < 1 || runs > 1000) {
+                System.err.println("error: --runs must be 1..1000");
+                return 2;
+            }
+            FailoverBench.run(new FailoverBench.Options(prefix, profile, Fault.parse(fault), runs, vs != null, ipv6),
+                    System.out);
+            return 0;
+        }
+    }
+}
