@@ -28,7 +28,9 @@ public final class FailoverScenario {
                 Cmd.sleep(1000);
                 switch (fault) {
                     case CRASH -> {
-                        // killed first: a crashing host says nothing, not even "my link went down"
+                        // the data plane and the adverts stop at one instant, without a link event
+                        // the daemon could react to; then the daemon dies and the links go down
+                        lab.cutDataPlane("fw1");
                         pair.kill("fw1");
                         for (String l : lab.firewallLinks()) {
                             lab.setLink("fw1", l, false);
@@ -56,6 +58,7 @@ public final class FailoverScenario {
     /** Links up, VIPs gone: a crash or a killed keepalived may leave them. */
     public static void reset(LabTopology lab) {
         for (String fw : List.of("fw1", "fw2")) {
+            lab.restoreDataPlane(fw);
             for (String l : lab.firewallLinks()) {
                 lab.setLink(fw, l, true);
             }

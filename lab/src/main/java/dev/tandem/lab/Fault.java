@@ -2,7 +2,7 @@ package dev.tandem.lab;
 
 /** What happens to the active firewall in a failover scenario. */
 public enum Fault {
-    /** Host crash: the active's daemon killed with SIGKILL, then every link of its namespace down. */
+    /** Host crash: all traffic of the active cut at once (nftables netdev drop), daemon SIGKILLed, links down. */
     CRASH,
     /** The active's LAN link goes down (the daemon sees it). */
     LINK,

@@ -71,7 +71,9 @@ public final class LabTopology {
                 Cmd.sh("ip", "netns", "add", ns);
                 Cmd.sh("ip", "-n", ns, "link", "set", "lo", "up");
                 // before any link exists, so that every new interface inherits it: no DAD delay
-                Cmd.in(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0");
+                // keep_addr_on_down: without it a link flap flushes the IPv6 addresses of the interface
+                Cmd.in(ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                        "net.ipv6.conf.all.keep_addr_on_down=1", "net.ipv6.conf.default.keep_addr_on_down=1");
             }
             for (String sw : List.of("lan", "wan")) {
                 Cmd.sh("ip", "-n", ns(sw), "link", "add", "br0", "type", "bridge", "mcast_snooping", "0");
@@ -222,6 +224,33 @@ public final class LabTopology {
 
     public void setLink(String host, String iface, boolean up) {
         Cmd.sh("ip", "-n", ns(host), "link", "set", iface, up ? "up" : "down");
+    }
+
+    /**
+     * Cuts every link of a firewall at once, in both directions, ARP included: one nftables
+     * transaction of netdev ingress/egress drop chains. The host's daemon sees no link event; to the
+     * rest of the lab the host is gone at this instant, as in a crash.
+     */
+    public void cutDataPlane(String fw) {
+        StringBuilder t = new StringBuilder("table netdev tandem_crash {\n");
+        for (String l : firewallLinks()) {
+            t.append("  chain in_").append(l).append(" { type filter hook ingress device \"").append(l)
+                    .append("\" priority -500; policy drop; }\n");
+            t.append("  chain out_").append(l).append(" { type filter hook egress device \"").append(l)
+                    .append("\" priority -500; policy drop; }\n");
+        }
+        t.append("}\n");
+        try {
+            Path f = runDir().resolve(fw + "-crash.nft");
+            Files.writeString(f, t.toString());
+            Cmd.in(ns(fw), "nft", "-f", f.toString());
+        } catch (IOException e) {
+            throw new LabException("cannot write the crash ruleset: " + e.getMessage());
+        }
+    }
+
+    public void restoreDataPlane(String fw) {
+        Cmd.run("ip", "netns", "exec", ns(fw), "nft", "delete", "table", "netdev", "tandem_crash");
     }
 
     public List<String> firewallLinks() {

@@ -73,7 +73,7 @@ public final class NeighbourAnnouncer implements AutoCloseable {
     }
 
     /** 60-byte Ethernet frame (minimum size, zero padded). */
-    static byte[] arpFrame(byte[] mac, byte[] ip) {
+    public static byte[] arpFrame(byte[] mac, byte[] ip) {
         byte[] f = new byte[60];
         System.arraycopy(BROADCAST, 0, f, 0, 6);
         System.arraycopy(mac, 0, f, 6, 6);
@@ -90,7 +90,7 @@ public final class NeighbourAnnouncer implements AutoCloseable {
         return f;
     }
 
-    static byte[] naFrame(byte[] mac, byte[] src, byte[] target) {
+    public static byte[] naFrame(byte[] mac, byte[] src, byte[] target) {
         int icmpLen = 24 + 8;
         byte[] f = new byte[14 + 40 + icmpLen];
         System.arraycopy(ALL_NODES_MAC, 0, f, 0, 6);

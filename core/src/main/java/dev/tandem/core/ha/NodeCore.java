@@ -612,8 +612,10 @@ public final class NodeCore {
         return sb.toString();
     }
 
+    /** "32.2 ms" — by hand: String.format is slow the first time, and this runs during a takeover. */
     static String ms(long nanos) {
-        return String.format(java.util.Locale.ROOT, "%.1f ms", nanos / 1e6);
+        long tenths = (nanos + 50_000) / 100_000;
+        return (tenths / 10) + "." + (tenths % 10) + " ms";
     }
 
     // ---------------------------------------------------------------- status

@@ -27,8 +27,12 @@ public final class EventLog {
         add(kind, text);
     }
 
+    static String line(String kind, String text) {
+        return Instant.now() + " " + kind + " " + text;
+    }
+
     private void add(String kind, String text) {
-        String line = Instant.now() + " " + kind + " " + text;
+        String line = line(kind, text);
         out.println(line);
         out.flush();
         ring.addLast(line);

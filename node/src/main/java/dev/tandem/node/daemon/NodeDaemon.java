@@ -88,6 +88,7 @@ public final class NodeDaemon implements AutoCloseable {
             facts.put(iface, new InstancePlan.InterfaceFacts(iface, true, addrs));
         }
         NodeSpec spec = InstancePlan.plan(config, nodeName, facts);
+        TakeoverRehearsal.run(spec, log);
         core = new NodeCore(spec);
 
         // Link events first, so that no change between the dump above and the readers is lost.
@@ -181,22 +182,37 @@ public final class NodeDaemon implements AutoCloseable {
         }
     }
 
+    /**
+     * Executes the actions in order, except that events are written after the network actions of
+     * the same step: logging is I/O, and a takeover should not wait for it.
+     */
     private void execute(List<Action> actions) {
         for (Action a : actions) {
-            try {
-                switch (a) {
-                    case Action.SendAdvert s -> sockets.get(key(s.iface(), s.ipv6())).send(s.payload());
-                    case Action.AddAddress x -> rtnl.addAddress(ifindex.get(x.iface()), x.address().address().bytes(),
-                            x.address().prefixLength());
-                    case Action.RemoveAddress x -> rtnl.removeAddress(ifindex.get(x.iface()),
-                            x.address().address().bytes(), x.address().prefixLength());
-                    case Action.Announce x -> announce(x);
-                    case Action.Record r -> log.record(r.event());
-                }
-            } catch (RuntimeException e) {
-                // A failed kernel call is reported and the loop goes on: the HA decision stays correct.
-                log.record("ERROR", nodeName + " could not " + describe(a) + ": " + e.getMessage());
+            if (!(a instanceof Action.Record)) {
+                perform(a);
             }
+        }
+        for (Action a : actions) {
+            if (a instanceof Action.Record) {
+                perform(a);
+            }
+        }
+    }
+
+    private void perform(Action a) {
+        try {
+            switch (a) {
+                case Action.SendAdvert s -> sockets.get(key(s.iface(), s.ipv6())).send(s.payload());
+                case Action.AddAddress x -> rtnl.addAddress(ifindex.get(x.iface()), x.address().address().bytes(),
+                        x.address().prefixLength());
+                case Action.RemoveAddress x -> rtnl.removeAddress(ifindex.get(x.iface()),
+                        x.address().address().bytes(), x.address().prefixLength());
+                case Action.Announce x -> announce(x);
+                case Action.Record r -> log.record(r.event());
+            }
+        } catch (RuntimeException e) {
+            // A failed kernel call is reported and the loop goes on: the HA decision stays correct.
+            log.record("ERROR", nodeName + " could not " + describe(a) + ": " + e.getMessage());
         }
     }
 
