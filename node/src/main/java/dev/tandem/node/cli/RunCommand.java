@@ -37,7 +37,12 @@ final class RunCommand implements Callable<Integer> {
             daemon.close();
             return 2;
         }
-        Thread hook = new Thread(() -> daemon.shutdown("SIGTERM"), "shutdown");
+        Thread hook = new Thread(() -> {
+            daemon.shutdown("SIGTERM");
+            System.out.flush();
+            // a completed graceful stop is a clean exit (0), not the JVM's 143 for "killed by SIGTERM"
+            Runtime.getRuntime().halt(0);
+        }, "shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         daemon.awaitStopped();
         return 0;

@@ -2,6 +2,7 @@ package dev.tandem.node.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tandem.lab.Cmd;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,14 +29,14 @@ class KeepalivedInteropIT {
         nets = new Netns("ka");
         nsT = nets.add("t");
         nsK = nets.add("k");
-        Netns.sh("ip", "link", "add", nets.prefix + "t0", "netns", nsT, "type", "veth", "peer", "name",
+        Cmd.sh("ip", "link", "add", nets.prefix + "t0", "netns", nsT, "type", "veth", "peer", "name",
                 nets.prefix + "k0", "netns", nsK);
-        Netns.sh("ip", "-n", nsT, "link", "set", nets.prefix + "t0", "name", "eth0");
-        Netns.sh("ip", "-n", nsK, "link", "set", nets.prefix + "k0", "name", "eth0");
-        Netns.sh("ip", "-n", nsT, "addr", "add", "10.77.0.1/24", "dev", "eth0");
-        Netns.sh("ip", "-n", nsK, "addr", "add", "10.77.0.2/24", "dev", "eth0");
-        Netns.sh("ip", "-n", nsT, "link", "set", "eth0", "up");
-        Netns.sh("ip", "-n", nsK, "link", "set", "eth0", "up");
+        Cmd.sh("ip", "-n", nsT, "link", "set", nets.prefix + "t0", "name", "eth0");
+        Cmd.sh("ip", "-n", nsK, "link", "set", nets.prefix + "k0", "name", "eth0");
+        Cmd.sh("ip", "-n", nsT, "addr", "add", "10.77.0.1/24", "dev", "eth0");
+        Cmd.sh("ip", "-n", nsK, "addr", "add", "10.77.0.2/24", "dev", "eth0");
+        Cmd.sh("ip", "-n", nsT, "link", "set", "eth0", "up");
+        Cmd.sh("ip", "-n", nsK, "link", "set", "eth0", "up");
     }
 
     @AfterEach
@@ -88,11 +89,11 @@ class KeepalivedInteropIT {
     }
 
     private boolean tandemHolds() {
-        return Netns.hasAddress(nsT, "eth0", VIP);
+        return Cmd.hasAddress(nsT, "eth0", VIP);
     }
 
     private boolean keepalivedHolds() {
-        return Netns.hasAddress(nsK, "eth0", VIP);
+        return Cmd.hasAddress(nsK, "eth0", VIP);
     }
 
     private String logs(TandemProcess t) {
@@ -133,6 +134,7 @@ class KeepalivedInteropIT {
         k.destroy(); // SIGTERM: keepalived sends priority 0
         Netns.await("tandem takes over" + logs(t), Duration.ofSeconds(3), this::tandemHolds);
         assertThat(t.output()).contains("released the role");
+        assertThat(k.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).as("keepalived stopped").isTrue();
 
         keepalived(200); // keepalived preempts by default
         Netns.await("keepalived preempts back" + logs(t), Duration.ofSeconds(8), () -> keepalivedHolds() && !tandemHolds());

@@ -1,0 +1,151 @@
+package dev.tandem.node.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.lab.Cmd;
+import dev.tandem.lab.FailoverScenario;
+import dev.tandem.lab.Fault;
+import dev.tandem.lab.LabConfig;
+import dev.tandem.lab.LabTopology;
+import dev.tandem.lab.ProbeStream;
+import dev.tandem.lab.TandemPair;
+import dev.tandem.node.daemon.ControlServer;
+import java.time.Duration;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Real Tandem daemons on the real lab (namespaces, bridges, nftables SNAT), aggressive profile. */
+class LabFailoverIT {
+    private static LabTopology lab;
+
+    @BeforeAll
+    static void up() {
+        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab.up(LabConfig.of("aggressive"));
+    }
+
+    @AfterAll
+    static void down() {
+        if (lab != null) {
+            lab.down();
+        }
+        assertThat(Cmd.namespaces()).noneMatch(n -> n.startsWith(lab.prefix()));
+    }
+
+    @BeforeEach
+    void clean() {
+        lab.writeConfig(LabConfig.of("aggressive"));
+        FailoverScenario.reset(lab);
+    }
+
+    private String status(String fw) {
+        try {
+            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), "status-json");
+        } catch (Exception e) {
+            return "unreachable: " + e;
+        }
+    }
+
+    @Test
+    void primaryBecomesActiveAndHoldsEveryVip() {
+        try (TandemPair pair = new TandemPair(lab)) {
+            // one after the other: started together, whichever JVM is up first wins (no preemption)
+            pair.start("fw1");
+            Netns.await("fw1 active", Duration.ofSeconds(15), () -> lab.active().equals("fw1"));
+            pair.start("fw2");
+            Netns.await("fw2 passive", Duration.ofSeconds(10), () -> status("fw2").contains("\"state\":\"PASSIVE\""));
+            for (String[] v : new String[][]{{"lan0", "10.10.1.254"}, {"wan0", "10.10.2.254"},
+                    {"lan0", "fd10:10:1::254"}, {"wan0", "fd10:10:2::254"}}) {
+                assertThat(Cmd.hasAddress(lab.ns("fw1"), v[0], v[1])).as(v[1] + " on fw1").isTrue();
+                assertThat(Cmd.hasAddress(lab.ns("fw2"), v[0], v[1])).as(v[1] + " not on fw2").isFalse();
+            }
+            assertThat(status("fw1")).contains("\"state\":\"ACTIVE\"").contains("\"rejected_by_reason\":{}");
+            // traffic really flows through the VIP with SNAT
+            String ping = Cmd.in(lab.ns("client"), "ping", "-c", "2", "-i", "0.2", "-W", "1", LabTopology.SERVER);
+            assertThat(ping).contains("2 received");
+        }
+    }
+
+    @Test
+    void hostCrashOfTheActiveMovesTheRoleAndTheStreamResumes() {
+        ProbeStream.Result r = FailoverScenario.run(lab, new TandemPair(lab), Fault.CRASH, false, System.out);
+        assertThat(r.outageMs()).as("client-observed outage").isLessThan(500);
+        assertThat(r.received()).isGreaterThan(r.sent() - 500);
+    }
+
+    @Test
+    void lanLinkDownPutsTheActiveInFaultAndThePeerTakesOver() {
+        try (TandemPair pair = new TandemPair(lab)) {
+            pair.start("fw1");
+            Netns.await("fw1 active", Duration.ofSeconds(15), () -> lab.active().equals("fw1"));
+            pair.start("fw2");
+            Netns.await("fw2 passive", Duration.ofSeconds(10), () -> status("fw2").contains("\"state\":\"PASSIVE\""));
+            lab.setLink("fw1", "lan0", false);
+            Netns.await("fw2 active", Duration.ofSeconds(2), () -> lab.active().equals("fw2"));
+            assertThat(status("fw1")).contains("\"state\":\"FAULT\"");
+            assertThat(pair.log("fw1")).contains("ACTIVE -> FAULT: interface lan0 went down");
+            assertThat(pair.log("fw2")).contains("released the role (priority 0) on vg1 wan0");
+            assertThat(Cmd.hasAddress(lab.ns("fw1"), "wan0", LabTopology.WAN_VIP)).isFalse();
+            lab.setLink("fw1", "lan0", true);
+            Netns.await("fw1 back to PASSIVE", Duration.ofSeconds(5), () -> status("fw1").contains("\"state\":\"PASSIVE\""));
+            assertThat(lab.active()).isEqualTo("fw2"); // preemption is off
+        }
+    }
+
+    @Test
+    void sigtermHandsOverGracefully() {
+        ProbeStream.Result r = FailoverScenario.run(lab, new TandemPair(lab), Fault.GRACEFUL, false, System.out);
+        assertThat(r.outageMs()).isLessThan(200);
+    }
+
+    @Test
+    void ipv6VipsFailOverToo() {
+        ProbeStream.Result r = FailoverScenario.run(lab, new TandemPair(lab), Fault.CRASH, true, System.out);
+        assertThat(r.outageMs()).as("IPv6 client-observed outage").isLessThan(500);
+    }
+
+    @Test
+    void withPreemptionTheRecoveredPrimaryTakesBackAfterTheHold() {
+        lab.writeConfig(LabConfig.of("aggressive").withPreempt(true, 800));
+        try (TandemPair pair = new TandemPair(lab)) {
+            pair.start("fw2");
+            Netns.await("fw2 active", Duration.ofSeconds(15), () -> lab.active().equals("fw2"));
+            pair.start("fw1");
+            Netns.await("fw1 passive", Duration.ofSeconds(10), () -> status("fw1").contains("\"state\":\"PASSIVE\""));
+            long passiveAt = System.nanoTime();
+            Netns.await("fw1 preempts", Duration.ofSeconds(5), () -> lab.active().equals("fw1"));
+            long waitedMs = (System.nanoTime() - passiveAt) / 1_000_000;
+            assertThat(waitedMs).as("preemption waits for its 800 ms hold").isGreaterThan(500);
+            Netns.await("fw2 passive", Duration.ofSeconds(2), () -> status("fw2").contains("\"state\":\"PASSIVE\""));
+        }
+    }
+
+    @Test
+    void withoutPreemptionTheRecoveredPrimaryStaysPassive() {
+        try (TandemPair pair = new TandemPair(lab)) {
+            pair.start("fw2");
+            Netns.await("fw2 active", Duration.ofSeconds(15), () -> lab.active().equals("fw2"));
+            pair.start("fw1");
+            Netns.await("fw1 passive", Duration.ofSeconds(10), () -> status("fw1").contains("\"state\":\"PASSIVE\""));
+            Cmd.sleep(2500);
+            assertThat(lab.active()).isEqualTo("fw2");
+        }
+    }
+
+    @Test
+    void leftoverVipsOfACrashedRunAreRemovedAtStart() {
+        Cmd.sh("ip", "-n", lab.ns("fw2"), "addr", "add", "10.10.1.254/24", "dev", "lan0");
+        try (TandemPair pair = new TandemPair(lab)) {
+            pair.start("fw1");
+            Netns.await("fw1 active", Duration.ofSeconds(15), () -> Cmd.hasAddress(lab.ns("fw1"), "lan0", "10.10.1.254"));
+            pair.start("fw2");
+            Netns.await("fw2 removed the leftover", Duration.ofSeconds(10),
+                    () -> !Cmd.hasAddress(lab.ns("fw2"), "lan0", "10.10.1.254"));
+            Netns.await("fw2 passive", Duration.ofSeconds(10), () -> status("fw2").contains("\"state\":\"PASSIVE\""));
+        }
+    }
+
+}
