@@ -1,0 +1,75 @@
+package dev.tandem.linux;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class VrrpSocketTest {
+    private static TwoHosts hosts;
+
+    @BeforeAll
+    static void up() {
+        hosts = new TwoHosts();
+    }
+
+    @AfterAll
+    static void down() {
+        hosts.close();
+    }
+
+    private static final byte[] MSG = {0x31, 51, 100, 1, 0, 1, 0, 0, 10, 99, 0, (byte) 254};
+
+    private void exchange(boolean v6, byte[] srcA) throws Exception {
+        VrrpSocket rx = Netns.callIn(hosts.b, () -> VrrpSocket.open("eth0", v6, v6 ? TwoHosts.linkLocal(hosts.b)
+                : new byte[]{10, 99, 0, 2}));
+        VrrpSocket tx = Netns.callIn(hosts.a, () -> VrrpSocket.open("eth0", v6, srcA));
+        try {
+            CompletableFuture<VrrpSocket.Received> got = CompletableFuture.supplyAsync(rx::receive,
+                    r -> Thread.ofPlatform().start(r));
+            CompletableFuture<VrrpSocket.Received> own = CompletableFuture.supplyAsync(tx::receive,
+                    r -> Thread.ofPlatform().start(r));
+            Thread.sleep(100);
+            tx.send(MSG);
+            VrrpSocket.Received r = got.get(3, TimeUnit.SECONDS);
+            assertThat(r.payload()).isEqualTo(MSG);
+            assertThat(r.ttlOrHopLimit()).isEqualTo(255);
+            assertThat(r.source()).isEqualTo(srcA);
+            assertThat(r.destination()).isEqualTo(v6
+                    ? new byte[]{(byte) 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12}
+                    : new byte[]{(byte) 224, 0, 0, 18});
+            // multicast loop is off: the sender never hears itself; close() wakes its blocked reader
+            Thread.sleep(200);
+            assertThat(own).isNotDone();
+            long t0 = System.nanoTime();
+            tx.close();
+            assertThat(own.get(1, TimeUnit.SECONDS)).isNull();
+            assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(100);
+        } finally {
+            tx.close();
+            rx.close();
+        }
+    }
+
+    @Test
+    void ipv4AdvertCrossesWithTtl255AndNoLoopback() throws Exception {
+        exchange(false, new byte[]{10, 99, 0, 1});
+    }
+
+    @Test
+    void ipv6AdvertCrossesWithHopLimit255FromTheLinkLocal() throws Exception {
+        exchange(true, TwoHosts.linkLocal(hosts.a));
+    }
+
+    @Test
+    void errorsNameTheCallAndTheErrno() {
+        assertThatThrownBy(() -> Netns.callIn(hosts.a, () -> VrrpSocket.open("nosuch0", false, new byte[]{10, 99, 0, 1})))
+                .hasMessageContaining("if_nametoindex(nosuch0)").hasMessageContaining("ENODEV");
+        assertThatThrownBy(() -> Netns.callIn(hosts.a, () -> VrrpSocket.open("eth0", false, new byte[]{10, 1, 2, 3})))
+                .hasMessageContaining("bind").hasMessageContaining("EADDRNOTAVAIL");
+    }
+}
