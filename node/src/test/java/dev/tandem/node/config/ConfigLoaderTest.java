@@ -1,0 +1,121 @@
+package dev.tandem.node.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+
+    /** The complete example of docs/configuration.md must load as documented. */
+    @Test
+    void documentedExampleLoads() throws Exception {
+        String doc = Files.readString(Path.of("../docs/configuration.md"));
+        String yaml = doc.substring(doc.indexOf("```yaml") + 7, doc.indexOf("```", doc.indexOf("```yaml") + 7));
+        ConfigLoader.Result r = ConfigLoader.parse(yaml, "docs");
+        assertThat(r.errors()).isEmpty();
+        ClusterConfig c = r.config();
+        assertThat(c.cluster().profile()).isEqualTo("aggressive");
+        assertThat(c.cluster().advertIntervalMs()).isEqualTo(10);
+        assertThat(c.cluster().electionDelayMs()).isEqualTo(40);
+        assertThat(c.cluster().preemptionHoldMs()).isEqualTo(1000);
+        assertThat(c.cluster().announceCount()).isEqualTo(5);
+        assertThat(c.virtualGroups()).hasSize(1);
+        assertThat(c.virtualGroups().getFirst().segments()).hasSize(2);
+        assertThat(c.node("fw1").priority()).isEqualTo(250);
+        assertThat(c.node("fw2").interfaces()).containsEntry("lan", "lan0");
+    }
+
+    private static final String GOOD = """
+            cluster: {name: t}
+            virtual_groups:
+              - name: vg1
+                vrid: 51
+                segments:
+                  - interface: lan
+                    addresses: [10.0.0.254/24]
+            nodes:
+              a: {role: primary, priority: 200, interfaces: {lan: eth0}}
+              b: {role: secondary, priority: 100, interfaces: {lan: eth0}}
+            """;
+
+    @Test
+    void defaultsComeFromTheDefaultProfile() {
+        ConfigLoader.Result r = ConfigLoader.parse(GOOD, "t");
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.config().cluster().advertIntervalMs()).isEqualTo(300);
+        assertThat(r.config().cluster().electionDelayMs()).isEqualTo(-1);
+        assertThat(r.config().cluster().preempt()).isFalse();
+        assertThat(r.config().cluster().checksum()).isEqualTo("rfc5798");
+        assertThat(r.config().cluster().runDir()).isEqualTo("/run/tandem");
+    }
+
+    private static List<String> errors(String yaml) {
+        return ConfigLoader.parse(yaml, "t").errors().stream().map(ConfigError::toString).toList();
+    }
+
+    @Test
+    void everyErrorIsReportedWithItsPath() {
+        String bad = """
+                cluster: {name: t, profile: fast, colour: blue, timers: {advert_interval_ms: 15}}
+                virtual_groups:
+                  - name: vg1
+                    vrid: 300
+                    segments:
+                      - interface: lan
+                        addresses: [10.0.0.300/24, 10.0.1.254/25, "fd00::1", 10.0.1.253/24]
+                  - name: vg1
+                    vrid: 51
+                    segments:
+                      - interface: lan
+                        addresses: [10.0.1.254/24]
+                  - name: vg3
+                    vrid: 51
+                    segments:
+                      - interface: lan
+                        addresses: [10.0.9.254/24]
+                nodes:
+                  a: {role: primary, priority: 200, interfaces: {lan: eth0, wan: eth1}}
+                  b: {role: primary, priority: 200, interfaces: {}}
+                  B_: {role: boss, priority: "high", interfaces: {lan: "a/b"}}
+                """;
+        List<String> e = errors(bad);
+        assertThat(e).anyMatch(s -> s.startsWith("cluster.profile: 'fast' is not one of"));
+        assertThat(e).anyMatch(s -> s.startsWith("cluster.colour: unknown key"));
+        assertThat(e).anyMatch(s -> s.startsWith("cluster.timers.advert_interval_ms: 15 is not a multiple of 10"));
+        assertThat(e).anyMatch(s -> s.startsWith("virtual_groups[0].vrid: 300 is out of range 1..255"));
+        assertThat(e).anyMatch(s -> s.startsWith("virtual_groups[0].segments[0].addresses[0]: '10.0.0.300/24' is not a valid"));
+        assertThat(e).anyMatch(s -> s.startsWith("virtual_groups[0].segments[0].addresses[2]: 'fd00::1' is not a valid"));
+        assertThat(e).anyMatch(s -> s.startsWith("virtual_groups[0].segments[0].addresses[3]: 10.0.1.253/24: all IPv4 VIPs"));
+        assertThat(e).anyMatch(s -> s.startsWith("virtual_groups[1].name: duplicate virtual group name 'vg1'"));
+        assertThat(e).anyMatch(s -> s.startsWith("virtual_groups[1].segments[0].addresses[0]: 10.0.1.254 is already used"));
+        assertThat(e).anyMatch(s -> s.startsWith("virtual_groups[2].vrid: duplicate VRID 51 on interface 'lan'"));
+        assertThat(e).anyMatch(s -> s.startsWith("nodes.a.interfaces.wan: 'wan' is not used by any virtual group"));
+        assertThat(e).anyMatch(s -> s.startsWith("nodes.b.priority: priority 200 is also a's"));
+        assertThat(e).anyMatch(s -> s.startsWith("nodes.b.interfaces: no kernel interface for 'lan'"));
+        assertThat(e).anyMatch(s -> s.startsWith("nodes.B_: node names are"));
+        assertThat(e).anyMatch(s -> s.startsWith("nodes.B_.role: 'boss' is not one of"));
+        assertThat(e).anyMatch(s -> s.startsWith("nodes.B_.priority: must be a whole number, got text 'high'"));
+        assertThat(e).anyMatch(s -> s.startsWith("nodes.B_.interfaces.lan: must be a kernel interface name"));
+        assertThat(e).anyMatch(s -> s.startsWith("nodes: exactly one node must have role: primary, found 2"));
+    }
+
+    @Test
+    void badYamlGetsALineNotAStackTrace() {
+        List<String> e = errors("cluster: {name: t\nnodes: [");
+        assertThat(e).hasSize(1);
+        assertThat(e.getFirst()).startsWith("(file): not valid YAML at line");
+        assertThat(errors("- just\n- a list")).containsExactly("(file): must be a mapping, got a list");
+        assertThat(errors("")).containsExactly("(file): missing (a mapping is required)");
+        assertThat(errors("a: &x [*x]")).isNotEmpty();
+        assertThat(errors("cluster: !!java.lang.Runtime {}")).isNotEmpty();
+    }
+
+    @Test
+    void missingFileIsAnErrorNamingIt() {
+        ConfigLoader.Result r = ConfigLoader.load(Path.of("/nonexistent/tandem.yaml"));
+        assertThat(r.errors()).singleElement().asString().contains("/nonexistent/tandem.yaml");
+    }
+}
