@@ -3,7 +3,7 @@ package dev.tandem.lab;
 import java.nio.file.Path;
 
 /** The Tandem cluster file for the lab, with the knobs scenarios turn. */
-public record LabConfig(String profile, boolean preempt, long preemptionHoldMs) {
+public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, boolean accept) {
 
     public LabConfig {
         if (!profile.equals("default") && !profile.equals("aggressive")) {
@@ -12,11 +12,16 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs) 
     }
 
     public static LabConfig of(String profile) {
-        return new LabConfig(profile, false, 1000);
+        return new LabConfig(profile, false, 1000, true);
     }
 
     public LabConfig withPreempt(boolean on, long holdMs) {
-        return new LabConfig(profile, on, holdMs);
+        return new LabConfig(profile, on, holdMs, accept);
+    }
+
+    /** VRRP accept mode: false makes the active drop packets addressed to the VIPs. */
+    public LabConfig withAccept(boolean on) {
+        return new LabConfig(profile, preempt, preemptionHoldMs, on);
     }
 
     public int advertIntervalMs() {
@@ -30,6 +35,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs) 
                   name: lab
                   profile: %s
                   preempt: %s
+                  accept: %s
                   timers: {preemption_hold_ms: %d}
                   run_dir: %s
                 virtual_groups:
@@ -43,6 +49,6 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs) 
                 nodes:
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}}
-                """.formatted(profile, preempt, preemptionHoldMs, runDir);
+                """.formatted(profile, preempt, accept, preemptionHoldMs, runDir);
     }
 }

@@ -7,7 +7,9 @@ import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
+import dev.tandem.node.daemon.NodeDaemon;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "config", description = "Configuration commands.", subcommands = ConfigCommand.Validate.class)
@@ -23,11 +25,31 @@ final class ConfigCommand implements Runnable {
         @Parameters(paramLabel = "FILE")
         Path file;
 
+        @Option(names = "--node", description = "also check this node against this host's interfaces "
+                + "(they exist, every VIP lies inside a subnet of its interface)")
+        String node;
+
         @Override
         public Integer call() {
             ClusterConfig cfg = loadOrReport(file);
             if (cfg == null) {
                 return 1;
+            }
+            if (node != null) {
+                if (!cfg.nodes().containsKey(node)) {
+                    System.err.println(file + ": nodes." + node + ": no such node (nodes: " + cfg.nodes().keySet() + ")");
+                    return 1;
+                }
+                try {
+                    NodeDaemon.planOnThisHost(cfg, node);
+                } catch (IllegalArgumentException e) {
+                    System.err.println(file + ": nodes." + node + " on this host:");
+                    for (String p : e.getMessage().split("; ")) {
+                        System.err.println("  " + p);
+                    }
+                    return 1;
+                }
+                System.out.println(file + ": node " + node + " matches this host's interfaces");
             }
             System.out.println(file + ": valid (" + cfg.virtualGroups().size() + " virtual group(s), nodes "
                     + cfg.nodes().keySet() + ", profile " + cfg.cluster().profile() + ", advert interval "

@@ -83,8 +83,9 @@ public final class ControlServer implements AutoCloseable {
         String who = parts.length > 1 && !parts[1].isBlank() ? parts[1].trim() : "local operator";
         try {
             return switch (parts[0]) {
-                case "status" -> StatusReport.text(daemon.status(), daemon.recentEvents(10));
-                case "status-json" -> StatusReport.json(daemon.status(), daemon.recentEvents(20), daemon.droppedInputs())
+                case "status" -> StatusReport.text(daemon.status(), daemon.role(), daemon.recentEvents(10));
+                case "status-json" -> StatusReport.json(daemon.status(), daemon.role(), daemon.recentEvents(20),
+                        daemon.droppedInputs())
                         + "\n";
                 case "suspend" -> command(Input.CommandKind.SUSPEND, who);
                 case "resume" -> command(Input.CommandKind.RESUME, who);

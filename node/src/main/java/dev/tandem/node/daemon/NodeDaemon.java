@@ -55,6 +55,7 @@ public final class NodeDaemon implements AutoCloseable {
     private Thread loop;
     private ControlServer control;
     private volatile boolean running;
+    private boolean acceptRules;
 
     public NodeDaemon(ClusterConfig config, String nodeName, EventLog log) {
         this.config = config;
@@ -65,31 +66,17 @@ public final class NodeDaemon implements AutoCloseable {
     /** Opens everything, starts the core and the loop. Throws with a clear message if the node cannot run. */
     public void start() throws Exception {
         rtnl = Rtnetlink.open();
-        Map<String, InstancePlan.InterfaceFacts> facts = new HashMap<>();
         Set<String> down = new HashSet<>();
-        Map<String, Rtnetlink.Link> links = new HashMap<>();
-        for (Rtnetlink.Link l : rtnl.links()) {
-            links.put(l.name(), l);
-        }
-        for (String iface : config.node(nodeName).interfaces().values()) {
-            Rtnetlink.Link l = links.get(iface);
-            if (l == null) {
-                facts.put(iface, new InstancePlan.InterfaceFacts(iface, false, List.of()));
-                continue;
-            }
-            ifindex.put(iface, l.index());
-            if (!l.up()) {
-                down.add(iface);
-            }
-            List<Cidr> addrs = new ArrayList<>();
-            for (Rtnetlink.InterfaceAddress a : rtnl.addresses(l.index())) {
-                addrs.add(new Cidr(IpAddress.of(a.address()), a.prefixLength()));
-            }
-            facts.put(iface, new InstancePlan.InterfaceFacts(iface, true, addrs));
-        }
+        Map<String, InstancePlan.InterfaceFacts> facts = interfaceFacts(rtnl, config, nodeName, down, ifindex);
         NodeSpec spec = InstancePlan.plan(config, nodeName, facts);
         TakeoverRehearsal.run(spec, log);
         core = new NodeCore(spec);
+        if (!spec.accept()) {
+            AcceptModeRules.install(spec.instances());
+            acceptRules = true;
+            log.record("INFO", nodeName + " accept mode off: packets addressed to the VIPs are dropped (nftables table "
+                    + AcceptModeRules.TABLE + ")");
+        }
 
         // Link events first, so that no change between the dump above and the readers is lost.
         linkEvents = new LinkEventReader(ev -> offer(new Input.LinkChanged(ev.name(), ev.up())));
@@ -263,6 +250,48 @@ public final class NodeDaemon implements AutoCloseable {
         return nodeName;
     }
 
+    /** The administrative role from the config: primary / secondary. */
+    public String role() {
+        return config.node(nodeName).role();
+    }
+
+    /**
+     * Reads this host's interfaces as the daemon would and plans the node: throws naming every
+     * problem (missing interface, VIP outside every subnet of its interface, no source address).
+     */
+    public static NodeSpec planOnThisHost(ClusterConfig config, String nodeName) {
+        try (Rtnetlink r = Rtnetlink.open()) {
+            return InstancePlan.plan(config, nodeName, interfaceFacts(r, config, nodeName, new HashSet<>(),
+                    new HashMap<>()));
+        }
+    }
+
+    private static Map<String, InstancePlan.InterfaceFacts> interfaceFacts(Rtnetlink r, ClusterConfig config,
+            String nodeName, Set<String> down, Map<String, Integer> indexes) {
+        Map<String, InstancePlan.InterfaceFacts> facts = new HashMap<>();
+        Map<String, Rtnetlink.Link> links = new HashMap<>();
+        for (Rtnetlink.Link l : r.links()) {
+            links.put(l.name(), l);
+        }
+        for (String iface : config.node(nodeName).interfaces().values()) {
+            Rtnetlink.Link l = links.get(iface);
+            if (l == null) {
+                facts.put(iface, new InstancePlan.InterfaceFacts(iface, false, List.of()));
+                continue;
+            }
+            indexes.put(iface, l.index());
+            if (!l.up()) {
+                down.add(iface);
+            }
+            List<Cidr> addrs = new ArrayList<>();
+            for (Rtnetlink.InterfaceAddress a : r.addresses(l.index())) {
+                addrs.add(new Cidr(IpAddress.of(a.address()), a.prefixLength()));
+            }
+            facts.put(iface, new InstancePlan.InterfaceFacts(iface, true, addrs));
+        }
+        return facts;
+    }
+
     public long droppedInputs() {
         return droppedInputs.get();
     }
@@ -312,6 +341,9 @@ public final class NodeDaemon implements AutoCloseable {
         }
         if (rtnl != null) {
             rtnl.close();
+        }
+        if (acceptRules) {
+            AcceptModeRules.remove();
         }
     }
 }

@@ -9,9 +9,10 @@ import java.util.Map;
 public final class StatusReport {
     private StatusReport() {}
 
-    public static String json(NodeStatus s, List<String> events, long droppedInputs) {
+    public static String json(NodeStatus s, String role, List<String> events, long droppedInputs) {
         StringBuilder b = new StringBuilder();
-        b.append("{\"node\":").append(q(s.node())).append(",\"state\":").append(q(s.state().name()))
+        b.append("{\"node\":").append(q(s.node())).append(",\"role\":").append(q(role))
+                .append(",\"state\":").append(q(s.state().name()))
                 .append(",\"priority\":").append(s.priority()).append(",\"effective_priority\":")
                 .append(s.effectivePriority()).append(",\"dropped_inputs\":").append(droppedInputs)
                 .append(",\"instances\":[");
@@ -39,10 +40,10 @@ public final class StatusReport {
         return b.append("]}").toString();
     }
 
-    public static String text(NodeStatus s, List<String> events) {
+    public static String text(NodeStatus s, String role, List<String> events) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format("%s  state %s  priority %d (effective %d)%n", s.node(), s.state(), s.priority(),
-                s.effectivePriority()));
+        b.append(String.format("%s  role %s  state %s  priority %d (effective %d)%n", s.node(), role, s.state(),
+                s.priority(), s.effectivePriority()));
         b.append(String.format("  %-22s %4s  %-7s %-28s %5s %9s %9s %8s%n", "instance", "vrid", "role", "master",
                 "prio", "sent", "received", "rejected"));
         for (NodeStatus.InstanceStatus x : s.instances()) {

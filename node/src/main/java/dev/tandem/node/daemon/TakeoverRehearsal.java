@@ -57,8 +57,8 @@ final class TakeoverRehearsal {
         all.addAll(core.step(t += MS, new Input.Command(Input.CommandKind.SUSPEND, "rehearsal")));
         all.addAll(core.step(t += MS, new Input.Command(Input.CommandKind.RESUME, "rehearsal")));
         all.addAll(core.step(t + MS, new Input.Shutdown("rehearsal")));
-        StatusReport.json(core.status(), List.of(), 0);
-        StatusReport.text(core.status(), List.of());
+        StatusReport.json(core.status(), "rehearsal", List.of(), 0);
+        StatusReport.text(core.status(), "rehearsal", List.of());
         byte[] mac = {2, 0, 0, 0, 0, 1};
         int bytes = 0;
         for (Action a : all) {

@@ -136,6 +136,29 @@ class LabFailoverIT {
     }
 
     @Test
+    void acceptModeOffDropsTrafficToTheVipButForwards() {
+        lab.writeConfig(LabConfig.of("aggressive").withAccept(false));
+        try (TandemPair pair = new TandemPair(lab)) {
+            pair.start("fw1");
+            Netns.await("fw1 active", Duration.ofSeconds(15), () -> lab.active().equals("fw1"));
+            Cmd.Result toVip = Cmd.run("ip", "netns", "exec", lab.ns("client"), "ping", "-c", "2", "-i", "0.2", "-W", "1",
+                    LabTopology.LAN_VIP);
+            assertThat(toVip.out()).contains("0 received");
+            String through = Cmd.in(lab.ns("client"), "ping", "-c", "2", "-i", "0.2", "-W", "1", LabTopology.SERVER);
+            assertThat(through).contains("2 received");
+        }
+        assertThat(Cmd.run("ip", "netns", "exec", lab.ns("fw1"), "nft", "list", "table", "inet", "tandem_accept").code())
+                .as("the table is removed at stop").isNotZero();
+        lab.writeConfig(LabConfig.of("aggressive"));
+        try (TandemPair pair = new TandemPair(lab)) {
+            pair.start("fw1");
+            Netns.await("fw1 active", Duration.ofSeconds(15), () -> lab.active().equals("fw1"));
+            String toVip = Cmd.in(lab.ns("client"), "ping", "-c", "2", "-i", "0.2", "-W", "1", LabTopology.LAN_VIP);
+            assertThat(toVip).contains("2 received");
+        }
+    }
+
+    @Test
     void leftoverVipsOfACrashedRunAreRemovedAtStart() {
         Cmd.sh("ip", "-n", lab.ns("fw2"), "addr", "add", "10.10.1.254/24", "dev", "lan0");
         try (TandemPair pair = new TandemPair(lab)) {
