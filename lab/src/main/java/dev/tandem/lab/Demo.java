@@ -14,7 +14,7 @@ public final class Demo {
         try {
             out.println("starting Tandem on fw1 (primary) and fw2, profile " + profile + " (adverts every "
                     + cfg.advertIntervalMs() + " ms); a 1 ms UDP probe stream runs client -> server through the VIPs;");
-            out.println("then fw1 crashes (all its links down, daemon killed with SIGKILL):");
+            out.println("then fw1 crashes (all its traffic cut at once, daemon killed with SIGKILL, links down):");
             ProbeStream.Result r = FailoverScenario.run(lab, new TandemPair(lab), Fault.CRASH, false, null);
             out.printf("fw2 took over. The client saw an outage of %.1f ms (%d of %d probes lost).%n", r.outageMs(),
                     r.lost(), r.sent());
