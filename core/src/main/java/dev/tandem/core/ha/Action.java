@@ -18,4 +18,10 @@ public sealed interface Action {
     record Announce(String iface, List<IpAddress> addresses) implements Action {}
 
     record Record(HaEvent event) implements Action {}
+
+    /** Send one heartbeat (state, effective priority) on every dedicated path to every peer. */
+    record SendHeartbeat(NodeState state, int priority) implements Action {}
+
+    /** Tell every peer over the channel that this node gave up the active role. */
+    record SendRelease(String why) implements Action {}
 }

@@ -21,5 +21,17 @@ public sealed interface Input {
     /** Graceful shutdown (SIGTERM): hand over at once and release the addresses. */
     record Shutdown(String why) implements Input {}
 
+    /**
+     * An authenticated heartbeat from a peer on a dedicated path, carrying the sender's state and
+     * effective priority at the time it was sent.
+     */
+    record Heartbeat(String peer, String path, NodeState peerState, int peerPriority) implements Input {}
+
+    /** The channel to a peer on a path closed (reset, refused): the path is silent from now on. */
+    record ChannelClosed(String peer, String path, String why) implements Input {}
+
+    /** The active peer gave up the role and said so over the channel (faster than priority 0). */
+    record PeerReleased(String peer, String why) implements Input {}
+
     enum CommandKind { SUSPEND, RESUME, DEMOTE }
 }

@@ -61,8 +61,50 @@ public final class NodeCore {
     private long lastAssertAt = Long.MIN_VALUE;
     private List<Action> out = new ArrayList<>();
 
+    // dedicated heartbeat paths (control link, backup link)
+    private final PeerLinks links;
+    private final long heartbeatNanos;
+    private final long heartbeatWindow;
+    private final Map<String, Map<String, PathView>> paths = new LinkedHashMap<>();
+    private long nextHeartbeatAt = NEVER;
+    private boolean advertsSilentAlarm;
+
+    /** What this node knows of one peer on one dedicated path. */
+    private static final class PathView {
+        final String peer;
+        final String path;
+        long lastAt = Long.MIN_VALUE;
+        long lastActiveAt = Long.MIN_VALUE;
+        boolean alive;
+        boolean closed;
+        NodeState peerState;
+        int peerPriority;
+
+        PathView(String peer, String path) {
+            this.peer = peer;
+            this.path = path;
+        }
+
+        /** Until when this path shows the peer as ACTIVE (MIN: it does not). */
+        long activeUntil(long window) {
+            return closed || lastActiveAt == Long.MIN_VALUE ? Long.MIN_VALUE : lastActiveAt + window;
+        }
+    }
+
     public NodeCore(NodeSpec spec) {
         this.spec = spec;
+        this.links = spec.links();
+        this.heartbeatNanos = links.heartbeatIntervalMs() * MS;
+        this.heartbeatWindow = links.heartbeatMisses() * heartbeatNanos;
+        if (links.enabled()) {
+            for (String peer : links.peers()) {
+                Map<String, PathView> m = new LinkedHashMap<>();
+                for (String path : links.paths()) {
+                    m.put(path, new PathView(peer, path));
+                }
+                paths.put(peer, m);
+            }
+        }
         this.advertIntervalNanos = spec.timers().advertIntervalMs() * MS;
         for (InstanceSpec i : spec.instances()) {
             instances.add(new VrrpInstance(i, advertIntervalNanos));
@@ -109,6 +151,12 @@ public final class NodeCore {
                 + spec.timers().advertIntervalMs() + " ms, " + instances.size() + " VRRP instance(s); removed any "
                 + "virtual address left by an earlier run");
         state = NodeState.INITIAL;
+        if (links.enabled()) {
+            nextHeartbeatAt = now;
+        }
+        for (VrrpInstance i : instances) {
+            i.lastRespectedAt = now;
+        }
         if (!linksDown.isEmpty()) {
             transition(NodeState.FAULT, "interface(s) " + linksDown + " down at start");
         } else if (spec.owner()) {
@@ -120,8 +168,8 @@ public final class NodeCore {
             for (VrrpInstance i : instances) {
                 i.masterDownAt = electionDeadline;
             }
-            fireTimers(); // an election delay of 0 decides at once
         }
+        fireTimers(); // the first heartbeat; an election delay of 0 decides at once
         return finish();
     }
 
@@ -141,6 +189,9 @@ public final class NodeCore {
             case Input.LinkChanged l -> onLink(l);
             case Input.Command c -> onCommand(c);
             case Input.Shutdown s -> onShutdown(s);
+            case Input.Heartbeat h -> onHeartbeat(h);
+            case Input.ChannelClosed c -> onChannelClosed(c);
+            case Input.PeerReleased r -> onPeerReleased(r);
         }
         fireTimers();
         return finish();
@@ -148,12 +199,75 @@ public final class NodeCore {
 
     /** When the core next needs a Tick, or Long.MAX_VALUE. Always later than the last step's time. */
     public long nextDeadline() {
-        return switch (state) {
-            case INITIAL -> Math.min(Math.max(electionDeadline, allSilentAt()), releaseAt());
-            case PASSIVE -> Math.min(allSilentAt(), releaseAt());
+        long d = switch (state) {
+            case INITIAL -> Math.min(Math.max(Math.max(electionDeadline, allSilentAt()), linksSilentAt()), releaseAt());
+            case PASSIVE -> Math.min(promotionAt(), releaseAt());
             case ACTIVE -> Math.min(nextAdvertAt, nextAnnounceAt);
             default -> NEVER;
         };
+        if (state != NodeState.STOPPED) {
+            d = Math.min(d, nextHeartbeatAt);
+            for (Map<String, PathView> m : paths.values()) {
+                for (PathView v : m.values()) {
+                    if (v.alive) {
+                        d = Math.min(d, v.lastAt + heartbeatWindow);
+                    }
+                }
+            }
+        }
+        return d;
+    }
+
+    /** When no dedicated path shows any peer as ACTIVE any more (MIN: none does now). */
+    private long linksSilentAt() {
+        long latest = Long.MIN_VALUE;
+        for (Map<String, PathView> m : paths.values()) {
+            for (PathView v : m.values()) {
+                latest = Math.max(latest, v.activeUntil(heartbeatWindow));
+            }
+        }
+        return latest;
+    }
+
+    /**
+     * The silence of the adverts is corroborated when a dedicated path showed a peer ACTIVE within a
+     * master-down interval of its last advert: the peer was alive on the links, and now is silent
+     * there too. Then a shorter advert silence is enough; otherwise the RFC master-down interval.
+     */
+    private boolean corroborated() {
+        if (!links.enabled()) {
+            return false;
+        }
+        long lastAdvert = Long.MIN_VALUE;
+        for (VrrpInstance i : instances) {
+            lastAdvert = Math.max(lastAdvert, i.lastRespectedAt);
+        }
+        for (Map<String, PathView> m : paths.values()) {
+            for (PathView v : m.values()) {
+                if (v.lastActiveAt != Long.MIN_VALUE && v.lastActiveAt >= lastAdvert - masterDownNanos()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private long advertSilenceNanos() {
+        return links.advertSilenceMs() >= 0 ? links.advertSilenceMs() * MS
+                : advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
+    }
+
+    /** PASSIVE: when the active counts as silent on every path. */
+    private long promotionAt() {
+        long adverts = allSilentAt();
+        if (corroborated()) {
+            long lastRespected = Long.MIN_VALUE;
+            for (VrrpInstance i : instances) {
+                lastRespected = Math.max(lastRespected, i.lastRespectedAt);
+            }
+            adverts = Math.min(adverts, lastRespected + advertSilenceNanos());
+        }
+        return Math.max(adverts, linksSilentAt());
     }
 
     /** When every instance's master-down timer will have run out. */
@@ -179,12 +293,22 @@ public final class NodeCore {
     // ---------------------------------------------------------------- timers
 
     private void fireTimers() {
+        if (state != NodeState.STOPPED) {
+            if (now >= nextHeartbeatAt) {
+                emit(new Action.SendHeartbeat(state, effectivePriority()));
+                nextHeartbeatAt += heartbeatNanos;
+                if (nextHeartbeatAt <= now) {
+                    nextHeartbeatAt = now + heartbeatNanos;
+                }
+            }
+            checkPaths();
+        }
         switch (state) {
             case INITIAL -> {
                 VrrpInstance r = firstReleasedSilent();
                 if (r != null) {
                     becomeActive(releaseCause(r));
-                } else if (now >= electionDeadline && allSilent()) {
+                } else if (now >= electionDeadline && allSilent() && now >= linksSilentAt()) {
                     becomeActive("no master heard on " + labels(instances) + " during the election delay of "
                             + ms(spec.timers().electionDelayMs() >= 0 ? spec.timers().electionDelayMs() * MS
                             : masterDownNanos()));
@@ -194,8 +318,12 @@ public final class NodeCore {
                 VrrpInstance r = firstReleasedSilent();
                 if (r != null) {
                     becomeActive(releaseCause(r));
-                } else if (allSilent()) {
-                    becomeActive(silenceCause());
+                } else if (now >= promotionAt()) {
+                    becomeActive(links.enabled() ? allPathsCause() : silenceCause());
+                } else if (allSilent() && !advertsSilentAlarm) {
+                    advertsSilentAlarm = true;
+                    event(HaEvent.Kind.ALARM, spec.name() + ": no advert on any segment for the master-down interval, "
+                            + "but " + activePeerPaths() + " still show the active alive: staying PASSIVE");
                 }
             }
             case ACTIVE -> {
@@ -253,6 +381,145 @@ public final class NodeCore {
                 + ms(HaTimers.masterDownNanos(spec.priority(), last.masterIntervalNanos));
     }
 
+    private String allPathsCause() {
+        long lastRespected = Long.MIN_VALUE;
+        for (VrrpInstance i : instances) {
+            lastRespected = Math.max(lastRespected, i.lastRespectedAt);
+        }
+        return "active silent on every path: heartbeats missed on " + String.join(", ", links.paths())
+                + " and no advert on any segment for " + ms(now - lastRespected)
+                + (corroborated() ? " (advert silence window " + ms(advertSilenceNanos()) + ")"
+                : " (master-down interval " + ms(masterDownNanos()) + ")");
+    }
+
+    private String activePeerPaths() {
+        List<String> l = new ArrayList<>();
+        for (Map<String, PathView> m : paths.values()) {
+            for (PathView v : m.values()) {
+                if (v.activeUntil(heartbeatWindow) > now) {
+                    l.add(v.path + " link (" + v.peer + ")");
+                }
+            }
+        }
+        return l.isEmpty() ? "no dedicated path" : String.join(", ", l);
+    }
+
+    /** Marks paths silent whose heartbeats stopped; alarms name the dead path. */
+    private void checkPaths() {
+        for (Map<String, PathView> m : paths.values()) {
+            for (PathView v : m.values()) {
+                if (v.alive && now >= v.lastAt + heartbeatWindow) {
+                    v.alive = false;
+                    pathLost(v, links.heartbeatMisses() + " heartbeats missed");
+                }
+            }
+        }
+    }
+
+    private void pathLost(PathView v, String why) {
+        boolean advertsFlow = false;
+        for (VrrpInstance i : instances) {
+            advertsFlow |= i.lastHeardAt >= 0 && now - i.lastHeardAt < masterDownNanos();
+        }
+        String tail = state == NodeState.PASSIVE && advertsFlow ? "; adverts still arrive: staying PASSIVE" : "";
+        event(HaEvent.Kind.ALARM, spec.name() + ": " + v.path + " link to " + v.peer + " is silent (" + why + ")" + tail);
+    }
+
+    private void onHeartbeat(Input.Heartbeat h) {
+        Map<String, PathView> m = paths.get(h.peer());
+        PathView v = m == null ? null : m.get(h.path());
+        if (v == null) {
+            return; // a peer or path we do not know: the channel layer already refused it
+        }
+        v.lastAt = now;
+        v.peerState = h.peerState();
+        v.peerPriority = h.peerPriority();
+        v.closed = false;
+        if (h.peerState() == NodeState.ACTIVE) {
+            v.lastActiveAt = now;
+        } else {
+            v.lastActiveAt = Long.MIN_VALUE; // it says it is not active: its heartbeats hold nothing off
+        }
+        if (!v.alive) {
+            v.alive = true;
+            event(HaEvent.Kind.INFO, spec.name() + ": " + v.path + " link to " + v.peer + " is up (heartbeats, peer "
+                    + h.peerState() + ")");
+        }
+        if (h.peerState() != NodeState.ACTIVE) {
+            return;
+        }
+        if (state == NodeState.INITIAL) {
+            electionDeadline = NEVER;
+            enterPassive(h.peer() + " is ACTIVE (priority " + h.peerPriority() + ", heard on the " + h.path() + " link)");
+        } else if (state == NodeState.ACTIVE) {
+            // two actives that can hear each other on a dedicated path: the election rules pick one
+            boolean theyWin = h.peerPriority() > spec.priority()
+                    || (h.peerPriority() == spec.priority() && h.peer().compareTo(spec.name()) > 0);
+            if (theyWin) {
+                leaveActive(NodeState.PASSIVE, false, h.peer() + " is also ACTIVE with priority " + h.peerPriority()
+                        + " > " + spec.priority() + " (heard on the " + h.path() + " link)");
+            } else if (lastAssertAt == Long.MIN_VALUE || now - lastAssertAt >= advertIntervalNanos) {
+                lastAssertAt = now;
+                sendAdverts(spec.priority(), null);
+                announceRemaining = spec.timers().announceCount();
+                nextAnnounceAt = now;
+                rateLimitedWarning(h.peer() + " is also ACTIVE (priority " + h.peerPriority() + ", " + h.path()
+                        + " link): keeping the role and re-announcing");
+            }
+        }
+    }
+
+    private void onChannelClosed(Input.ChannelClosed c) {
+        Map<String, PathView> m = paths.get(c.peer());
+        PathView v = m == null ? null : m.get(c.path());
+        if (v == null || v.closed) {
+            return;
+        }
+        v.closed = true;
+        if (v.alive) {
+            v.alive = false;
+            pathLost(v, "channel closed: " + c.why());
+        }
+    }
+
+    private void onPeerReleased(Input.PeerReleased r) {
+        Map<String, PathView> m = paths.get(r.peer());
+        if (m == null) {
+            return;
+        }
+        for (PathView v : m.values()) {
+            v.lastActiveAt = Long.MIN_VALUE;
+        }
+        event(HaEvent.Kind.INFO, r.peer() + " released the active role over the channel: " + r.why());
+        if (state != NodeState.PASSIVE && state != NodeState.INITIAL) {
+            return;
+        }
+        if (bestSuccessor(r.peer())) {
+            becomeActive(r.peer() + " released the role over the channel (" + r.why() + "); " + spec.name()
+                    + " has the highest priority of the eligible nodes and takes over at once");
+        } else {
+            for (VrrpInstance i : instances) { // like priority 0: the best one goes first, after its skew
+                i.released = true;
+                i.masterDownAt = Math.min(i.masterDownAt, now + HaTimers.skewNanos(spec.priority(), i.masterIntervalNanos));
+            }
+        }
+    }
+
+    /** Whether no other live, eligible peer (except the one that left) has a higher priority. */
+    private boolean bestSuccessor(String leaving) {
+        for (Map.Entry<String, Map<String, PathView>> e : paths.entrySet()) {
+            if (e.getKey().equals(leaving)) {
+                continue;
+            }
+            for (PathView v : e.getValue().values()) {
+                if (v.alive && v.peerState != null && v.peerState.eligible() && v.peerPriority > spec.priority()) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     // ---------------------------------------------------------------- inputs
 
     private void onPacket(Input.PacketReceived p) {
@@ -305,9 +572,15 @@ public final class NodeCore {
         }
         boolean preempting = spec.preempt() && adv.priority() < spec.priority() && now >= preemptAllowedAt;
         if (preempting) {
-            return; // RFC 5798 §6.4.2: discard, so the master-down timer runs out and we take over
+            // RFC 5798 §6.4.2 discards the advert and lets the master-down timer run out; the outcome is
+            // the same, sooner: the master has a lower priority and the hold has passed.
+            becomeActive("preempting " + from + " (priority " + adv.priority() + " < " + spec.priority() + ") on "
+                    + inst.spec.label() + " after the preemption hold of " + ms(spec.timers().preemptionHoldMs() * MS));
+            return;
         }
         inst.released = false;
+        inst.lastRespectedAt = now;
+        advertsSilentAlarm = false;
         inst.masterDownAt = now + HaTimers.masterDownNanos(spec.priority(), inst.masterIntervalNanos);
         if (state == NodeState.INITIAL) {
             electionDeadline = NEVER;
@@ -433,8 +706,10 @@ public final class NodeCore {
         }
         for (VrrpInstance i : instances) {
             i.released = false;
+            i.lastRespectedAt = now;
             i.masterDownAt = now + HaTimers.masterDownNanos(spec.priority(), i.masterIntervalNanos);
         }
+        advertsSilentAlarm = false;
         transition(NodeState.PASSIVE, cause);
     }
 
@@ -461,6 +736,9 @@ public final class NodeCore {
         assert state == NodeState.ACTIVE;
         if (sendZero) {
             sendAdverts(0, null);
+            if (links.enabled()) {
+                emit(new Action.SendRelease(cause));
+            }
         }
         for (VrrpInstance i : instances) {
             for (Cidr c : i.spec.addresses()) {
@@ -486,6 +764,9 @@ public final class NodeCore {
         }
         if (next != NodeState.INITIAL) {
             electionDeadline = NEVER;
+        }
+        if (next == NodeState.STOPPED) {
+            nextHeartbeatAt = NEVER;
         }
         HaEvent e = new HaEvent(now, HaEvent.Kind.TRANSITION, spec.name(),
                 spec.name() + " " + prev + " -> " + next + ": " + cause);

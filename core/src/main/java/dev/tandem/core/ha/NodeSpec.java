@@ -7,7 +7,14 @@ import java.util.Set;
 
 /** Everything a node core needs to know about itself. */
 public record NodeSpec(String name, int priority, boolean preempt, boolean accept, ChecksumMode checksumMode,
-                       HaTimers timers, List<InstanceSpec> instances) {
+                       HaTimers timers, List<InstanceSpec> instances, PeerLinks links) {
+
+    /** A node whose only heartbeat path is VRRP itself. */
+    public NodeSpec(String name, int priority, boolean preempt, boolean accept, ChecksumMode checksumMode,
+                    HaTimers timers, List<InstanceSpec> instances) {
+        this(name, priority, preempt, accept, checksumMode, timers, instances, PeerLinks.none());
+    }
+
 
     public NodeSpec {
         if (priority < 1 || priority > 255) {

@@ -18,6 +18,8 @@ final class VrrpInstance {
     int masterPriority = -1;
     long masterIntervalNanos;
     long lastHeardAt = -1;
+    /** Last advert that held off the election (or the moment the node started listening). */
+    long lastRespectedAt;
     long advertsSent;
     long advertsReceived;
     final Map<RejectReason, Long> rejected = new EnumMap<>(RejectReason.class);

@@ -7,6 +7,7 @@ import dev.tandem.core.ha.Input;
 import dev.tandem.core.ha.NodeCore;
 import dev.tandem.core.ha.NodeSpec;
 import dev.tandem.core.ha.NodeState;
+import dev.tandem.core.ha.PeerLinks;
 import dev.tandem.core.net.Cidr;
 import dev.tandem.core.net.IpAddress;
 import dev.tandem.core.vrrp.ChecksumMode;
@@ -66,6 +67,11 @@ public final class Simulation {
     private final int[] priorities;
     private final boolean[] segmentHasV6;
     private final int vgCount;
+    private final boolean dedicated;
+    private final int heartbeatMs;
+    private static final List<String> PATHS = List.of("control", "backup");
+    private final boolean[][][] pathCut; // [path][n][m], symmetric
+    private final long[] bothActiveSince;
 
     // network state
     private final boolean[][] linkUp;   // [node][segment] as the node's kernel sees it
@@ -107,6 +113,11 @@ public final class Simulation {
             } while (!used.add(p));
             priorities[n] = p;
         }
+        dedicated = rng.nextInt(10) < 7;
+        heartbeatMs = Math.max(1, advertMs / (2 + rng.nextInt(4)));
+        pathCut = new boolean[PATHS.size()][nodeCount][nodeCount];
+        bothActiveSince = new long[nodeCount * nodeCount];
+        java.util.Arrays.fill(bothActiveSince, -1);
         linkUp = new boolean[nodeCount][segmentCount];
         cut = new boolean[nodeCount][segmentCount];
         for (boolean[] row : linkUp) {
@@ -140,7 +151,8 @@ public final class Simulation {
         }
         sb.append("), ").append(segmentCount).append(" segment(s), ").append(vgCount).append(" VG(s), advert ")
                 .append(advertMs).append(" ms, preempt ").append(preempt).append(" hold ").append(preemptHoldMs)
-                .append(" ms, election delay ").append(electionDelayMs).append(" ms, checksum ").append(checksum);
+                .append(" ms, election delay ").append(electionDelayMs).append(" ms, checksum ").append(checksum)
+                .append(dedicated ? ", control+backup links with " + heartbeatMs + " ms heartbeats" : ", no dedicated links");
         return sb.toString();
     }
 
@@ -160,7 +172,14 @@ public final class Simulation {
         }
         HaTimers t = HaTimers.profile("default").withAdvertIntervalMs(advertMs)
                 .withPreemptionHoldMs(preemptHoldMs).withElectionDelayMs(electionDelayMs);
-        return new NodeSpec(name(n), priorities[n], preempt, true, checksum, t, list);
+        List<String> peers = new ArrayList<>();
+        for (int m = 0; m < nodeCount; m++) {
+            if (m != n) {
+                peers.add(name(m));
+            }
+        }
+        PeerLinks pl = dedicated ? new PeerLinks(peers, PATHS, heartbeatMs, 3, -1) : PeerLinks.none();
+        return new NodeSpec(name(n), priorities[n], preempt, true, checksum, t, list, pl);
     }
 
     private static String seg(int s) {
@@ -185,7 +204,10 @@ public final class Simulation {
 
     // ------------------------------------------------------------------ events
 
-    private sealed interface Kind permits Deliver, Wake, Disturb {}
+    private sealed interface Kind permits Deliver, Wake, Disturb, DeliverInput {}
+
+    /** A channel message (heartbeat, release) for node `to`, sent over dedicated path `path` by `from`. */
+    private record DeliverInput(int to, int from, int path, Input input) implements Kind {}
 
     private record Deliver(int to, int segment, boolean ipv6, IpAddress src, byte[] payload, int ttl) implements Kind {}
 
@@ -236,11 +258,15 @@ public final class Simulation {
             }
             switch (e.kind) {
                 case Deliver d -> deliver(d);
+                case DeliverInput d -> deliverInput(d);
                 case Wake w -> wake(w);
                 case Disturb d -> {
                     log("** " + d.text);
                     d.what.run();
                 }
+            }
+            if (violation == null) {
+                checkPairs();
             }
             if (violation == null && now >= stableFrom) {
                 int masters = countActive();
@@ -275,6 +301,15 @@ public final class Simulation {
             int node = rng.nextInt(nodeCount);
             int s = rng.nextInt(segmentCount);
             long dur = rng.nextLong(1, 8 * mdi);
+            if (dedicated && rng.nextInt(4) == 0) {
+                int p = rng.nextInt(PATHS.size());
+                int other = (node + 1 + rng.nextInt(nodeCount - 1)) % nodeCount;
+                at(t, new Disturb(() -> cutPath(p, node, other, true), PATHS.get(p) + " link " + name(node) + "-"
+                        + name(other) + " cut"));
+                at(Math.min(t + dur, chaosEnd), new Disturb(() -> cutPath(p, node, other, false), PATHS.get(p)
+                        + " link " + name(node) + "-" + name(other) + " restored"));
+                continue;
+            }
             switch (rng.nextInt(9)) {
                 case 0 -> {
                     at(t, new Disturb(() -> setLink(node, s, false), name(node) + " " + seg(s) + " link down"));
@@ -317,6 +352,13 @@ public final class Simulation {
     }
 
     private void heal() {
+        for (int p = 0; p < PATHS.size(); p++) {
+            for (int a = 0; a < nodeCount; a++) {
+                for (int b = 0; b < nodeCount; b++) {
+                    pathCut[p][a][b] = false;
+                }
+            }
+        }
         loss = 0;
         jitter = Math.min(jitter, 200_000);
         jitter = 0;
@@ -408,6 +450,8 @@ public final class Simulation {
         for (Action a : actions) {
             switch (a) {
                 case Action.SendAdvert s -> send(n, s);
+                case Action.SendHeartbeat h -> heartbeat(n, h);
+                case Action.SendRelease r -> release(n, r);
                 case Action.Record r -> log(r.event().text());
                 default -> { } // addresses and announcements have no effect on the simulated network
             }
@@ -448,6 +492,93 @@ public final class Simulation {
             long delay = delayBase + (jitter > 0 ? rng.nextLong(0, jitter + 1) : 0);
             at(now + delay, new Deliver(to, sg, s.ipv6(), s.source(), payload, ttl));
         }
+    }
+
+    private void heartbeat(int from, Action.SendHeartbeat h) {
+        for (int to = 0; to < nodeCount; to++) {
+            for (int p = 0; p < PATHS.size(); p++) {
+                if (to == from || pathCut[p][from][to] || rng.nextDouble() < loss) {
+                    continue;
+                }
+                long delay = delayBase + (jitter > 0 ? rng.nextLong(0, jitter + 1) : 0);
+                at(now + delay, new DeliverInput(to, from, p,
+                        new Input.Heartbeat(name(from), PATHS.get(p), h.state(), h.priority())));
+            }
+        }
+    }
+
+    private void release(int from, Action.SendRelease r) {
+        for (int to = 0; to < nodeCount; to++) {
+            for (int p = 0; p < PATHS.size(); p++) {
+                if (to != from && !pathCut[p][from][to]) {
+                    at(now + delayBase, new DeliverInput(to, from, p, new Input.PeerReleased(name(from), r.why())));
+                    break; // one path carries it
+                }
+            }
+        }
+    }
+
+    private void deliverInput(DeliverInput d) {
+        NodeCore c = cores[d.to];
+        if (c == null || pathCut[d.path][d.from][d.to]) {
+            return;
+        }
+        execute(d.to, c.step(now, d.input));
+    }
+
+    private void cutPath(int p, int a, int b, boolean cut) {
+        pathCut[p][a][b] = cut;
+        pathCut[p][b][a] = cut;
+        if (cut) {
+            for (int[] x : new int[][]{{a, b}, {b, a}}) {
+                if (cores[x[0]] != null) {
+                    execute(x[0], cores[x[0]].step(now, new Input.ChannelClosed(name(x[1]), PATHS.get(p), "simulated cut")));
+                }
+            }
+        }
+    }
+
+    /**
+     * Invariant 3: two live nodes joined by at least one clean path (a segment both are up on, or a
+     * dedicated link, with no loss, jitter or corruption) are never both ACTIVE for longer than one
+     * advert interval plus a heartbeat window and network delay.
+     */
+    private void checkPairs() {
+        long grace = advertMs * MS + 3L * heartbeatMs * MS + 3 * MS;
+        boolean clean = loss == 0 && jitter == 0 && corruption == 0;
+        for (int a = 0; a < nodeCount; a++) {
+            for (int b = a + 1; b < nodeCount; b++) {
+                int k = a * nodeCount + b;
+                boolean both = cores[a] != null && cores[b] != null && cores[a].state() == NodeState.ACTIVE
+                        && cores[b].state() == NodeState.ACTIVE;
+                if (!both || !clean || !joined(a, b)) {
+                    bothActiveSince[k] = -1;
+                    continue;
+                }
+                if (bothActiveSince[k] < 0) {
+                    bothActiveSince[k] = now;
+                } else if (now - bothActiveSince[k] > grace) {
+                    violation = name(a) + " and " + name(b) + " both ACTIVE for " + fmt(now - bothActiveSince[k])
+                            + " while a clean path joins them: " + states();
+                }
+            }
+        }
+    }
+
+    private boolean joined(int a, int b) {
+        for (int s = 0; s < segmentCount; s++) {
+            if (linkUp[a][s] && linkUp[b][s] && !cut[a][s] && !cut[b][s]) {
+                return true;
+            }
+        }
+        if (dedicated) {
+            for (int p = 0; p < PATHS.size(); p++) {
+                if (!pathCut[p][a][b]) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private void checkAlways(int n) {

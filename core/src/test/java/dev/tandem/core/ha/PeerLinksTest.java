@@ -1,0 +1,162 @@
+package dev.tandem.core.ha;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.core.net.Cidr;
+import dev.tandem.core.net.IpAddress;
+import dev.tandem.core.vrrp.ChecksumMode;
+import dev.tandem.core.vrrp.VrrpCodec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The all-paths rule with dedicated heartbeat links (control + backup), aggressive timers. */
+class PeerLinksTest {
+    static final long MS = 1_000_000L;
+
+    static NodeSpec spec(String name, String peer, int prio, int host) {
+        return new NodeSpec(name, prio, false, true, ChecksumMode.RFC5798, HaTimers.profile("aggressive"), List.of(
+                new InstanceSpec("vg1", 51, "lan0", false, List.of(Cidr.parse("10.10.1.254/24")),
+                        IpAddress.parse("10.10.1." + host)),
+                new InstanceSpec("vg1", 51, "wan0", false, List.of(Cidr.parse("10.10.2.254/24")),
+                        IpAddress.parse("10.10.2." + host))),
+                new PeerLinks(List.of(peer), List.of("control", "backup"), 2, 3, -1));
+    }
+
+    /** fw1 and fw2, zero delay; segments and dedicated paths can be cut; a node can die. */
+    static final class Net {
+        final NodeCore a = new NodeCore(spec("fw1", "fw2", 250, 1));
+        final NodeCore b = new NodeCore(spec("fw2", "fw1", 200, 2));
+        final Set<String> cut = new HashSet<>();
+        final List<HaEvent> eventsB = new ArrayList<>();
+        boolean aDead;
+        long now;
+
+        void run(NodeCore from, List<Action> actions) {
+            NodeCore to = from == a ? b : a;
+            String fromName = from == a ? "fw1" : "fw2";
+            if ((from == a && aDead) || (to == a && aDead)) {
+                return;
+            }
+            for (Action x : actions) {
+                if (x instanceof Action.Record r && from == b) {
+                    eventsB.add(r.event());
+                }
+                if (to.state() == null) {
+                    continue;
+                }
+                switch (x) {
+                    case Action.SendAdvert s when !cut.contains(s.iface()) -> run(to, to.step(now,
+                            new Input.PacketReceived(s.iface(), s.ipv6(), s.source(), VrrpCodec.group(s.ipv6()), 255,
+                                    s.payload())));
+                    case Action.SendHeartbeat h -> {
+                        for (String p : List.of("control", "backup")) {
+                            if (!cut.contains(p)) {
+                                run(to, to.step(now, new Input.Heartbeat(fromName, p, h.state(), h.priority())));
+                            }
+                        }
+                    }
+                    case Action.SendRelease r when !cut.contains("control") ->
+                            run(to, to.step(now, new Input.PeerReleased(fromName, r.why())));
+                    default -> { }
+                }
+            }
+        }
+
+        void until(long t) {
+            for (int guard = 0; guard < 2_000_000; guard++) {
+                long da = aDead || a.state() == null ? Long.MAX_VALUE : a.nextDeadline();
+                long db = b.state() == null ? Long.MAX_VALUE : b.nextDeadline();
+                long d = Math.min(da, db);
+                if (d > t) {
+                    now = t;
+                    return;
+                }
+                now = d;
+                if (da == d) {
+                    run(a, a.step(now, new Input.Tick()));
+                } else {
+                    run(b, b.step(now, new Input.Tick()));
+                }
+            }
+            throw new AssertionError("timer storm");
+        }
+
+        void startPair() {
+            run(a, a.start(now, Set.of()));
+            until(now + 100 * MS);
+            run(b, b.start(now, Set.of()));
+            until(now + 100 * MS);
+            assertThat(a.state()).isEqualTo(NodeState.ACTIVE);
+            assertThat(b.state()).isEqualTo(NodeState.PASSIVE);
+        }
+
+        long timeUntil(NodeCore c, NodeState s, long limit) {
+            long start = now;
+            while (c.state() != s && now < start + limit) {
+                until(now + 100_000);
+            }
+            return now - start;
+        }
+    }
+
+    @Test
+    void controlLinkLossAloneKeepsThePassivePassiveAndRaisesAnAlarm() {
+        Net n = new Net();
+        n.startPair();
+        n.cut.add("control");
+        n.until(n.now + 500 * MS);
+        assertThat(n.b.state()).isEqualTo(NodeState.PASSIVE);
+        assertThat(n.eventsB).anyMatch(e -> e.kind() == HaEvent.Kind.ALARM && e.text().contains("control link to fw1 is silent")
+                && e.text().contains("staying PASSIVE"));
+    }
+
+    @Test
+    void adverts_silent_but_control_link_alive_keeps_the_passive_passive() {
+        Net n = new Net();
+        n.startPair();
+        n.cut.addAll(Set.of("lan0", "wan0", "backup")); // only the control link joins them
+        n.until(n.now + 500 * MS);
+        assertThat(n.b.state()).isEqualTo(NodeState.PASSIVE);
+        assertThat(n.a.state()).isEqualTo(NodeState.ACTIVE);
+        assertThat(n.eventsB).anyMatch(e -> e.kind() == HaEvent.Kind.ALARM && e.text().contains("no advert on any segment"));
+    }
+
+    @Test
+    void everyPathCutPromotesAndHealingStepsOneDown() {
+        Net n = new Net();
+        n.startPair();
+        n.cut.addAll(Set.of("lan0", "wan0", "control", "backup"));
+        n.timeUntil(n.b, NodeState.ACTIVE, 500 * MS);
+        assertThat(n.b.state()).isEqualTo(NodeState.ACTIVE);
+        n.cut.clear();
+        n.until(n.now + 10 * MS + 1);
+        assertThat(n.b.state()).isEqualTo(NodeState.PASSIVE);
+        assertThat(n.a.state()).isEqualTo(NodeState.ACTIVE);
+    }
+
+    @Test
+    void aDeadActiveIsFoundWellBeforeTheMasterDownInterval() {
+        Net n = new Net();
+        n.startPair();
+        n.until(n.now + 7 * MS);
+        n.aDead = true;
+        long took = n.timeUntil(n.b, NodeState.ACTIVE, 200 * MS);
+        long mdi = HaTimers.masterDownNanos(200, 10 * MS);
+        assertThat(took).as("takeover after an advert silence of one interval + skew").isLessThan(mdi - 10 * MS);
+        assertThat(n.b.status().recentTransitions().getLast().text()).contains("active silent on every path");
+    }
+
+    @Test
+    void aFaultingActiveHandsOverAtOnceOverTheControlLink() {
+        Net n = new Net();
+        n.startPair();
+        n.cut.add("lan0");
+        n.run(n.a, n.a.step(n.now, new Input.LinkChanged("lan0", false)));
+        assertThat(n.a.state()).isEqualTo(NodeState.FAULT);
+        assertThat(n.b.state()).as("no skew wait: released over the channel").isEqualTo(NodeState.ACTIVE);
+        assertThat(n.b.status().recentTransitions().getLast().text()).contains("released the role over the channel");
+    }
+}
