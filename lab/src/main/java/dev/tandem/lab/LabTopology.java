@@ -170,8 +170,24 @@ public final class LabTopology {
         try {
             Files.createDirectories(runDir());
             Files.writeString(configFile(), config.yaml(runDir()));
+            Path pki = runDir().resolve("pki");
+            if (!Files.exists(pki.resolve("fw2.crt"))) {
+                // the cluster PKI, made by `tandem pki` itself
+                for (List<String> args : List.of(List.of("pki", "init", "--dir", pki.toString(), "--cluster", "lab"),
+                        List.of("pki", "issue", "fw1", "--dir", pki.toString()),
+                        List.of("pki", "issue", "fw2", "--dir", pki.toString()))) {
+                    Process p = JavaProcess.start(JavaProcess.command(null, "dev.tandem.node.cli.TandemCli", List.of(),
+                            args), runDir().resolve("pki.log"));
+                    if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                        throw new LabException("tandem " + String.join(" ", args) + " failed: see " + runDir().resolve("pki.log"));
+                    }
+                }
+            }
         } catch (IOException e) {
             throw new LabException("cannot write " + configFile() + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LabException("interrupted");
         }
     }
 

@@ -76,6 +76,8 @@ public final class NodeCore {
         long lastAt = Long.MIN_VALUE;
         long lastActiveAt = Long.MIN_VALUE;
         boolean alive;
+        /** What the operator was last told (alarms wait a little longer than the logic, against flapping). */
+        boolean reportedAlive;
         boolean closed;
         NodeState peerState;
         int peerPriority;
@@ -211,6 +213,9 @@ public final class NodeCore {
                 for (PathView v : m.values()) {
                     if (v.alive) {
                         d = Math.min(d, v.lastAt + heartbeatWindow);
+                    }
+                    if (v.reportedAlive && !v.closed) {
+                        d = Math.min(d, v.lastAt + reportDelay());
                     }
                 }
             }
@@ -404,13 +409,21 @@ public final class NodeCore {
         return l.isEmpty() ? "no dedicated path" : String.join(", ", l);
     }
 
-    /** Marks paths silent whose heartbeats stopped; alarms name the dead path. */
+    /** Silence long enough to tell the operator: at least 200 ms, so scheduling hiccups do not flap alarms. */
+    private long reportDelay() {
+        return Math.max(heartbeatWindow, 200 * MS);
+    }
+
+    /** Marks paths silent whose heartbeats stopped; alarms name the dead path once it stays silent. */
     private void checkPaths() {
         for (Map<String, PathView> m : paths.values()) {
             for (PathView v : m.values()) {
                 if (v.alive && now >= v.lastAt + heartbeatWindow) {
                     v.alive = false;
-                    pathLost(v, links.heartbeatMisses() + " heartbeats missed");
+                }
+                if (v.reportedAlive && (v.closed || now >= v.lastAt + reportDelay())) {
+                    v.reportedAlive = false;
+                    pathLost(v, v.closed ? "channel closed" : "no heartbeat for " + ms(now - v.lastAt));
                 }
             }
         }
@@ -440,8 +453,9 @@ public final class NodeCore {
         } else {
             v.lastActiveAt = Long.MIN_VALUE; // it says it is not active: its heartbeats hold nothing off
         }
-        if (!v.alive) {
-            v.alive = true;
+        v.alive = true;
+        if (!v.reportedAlive) {
+            v.reportedAlive = true;
             event(HaEvent.Kind.INFO, spec.name() + ": " + v.path + " link to " + v.peer + " is up (heartbeats, peer "
                     + h.peerState() + ")");
         }
@@ -476,8 +490,9 @@ public final class NodeCore {
             return;
         }
         v.closed = true;
-        if (v.alive) {
-            v.alive = false;
+        v.alive = false;
+        if (v.reportedAlive) {
+            v.reportedAlive = false;
             pathLost(v, "channel closed: " + c.why());
         }
     }

@@ -16,8 +16,12 @@ final class NodeCommands {
         @Option(names = {"-c", "--config"}, defaultValue = "/etc/tandem/tandem.yaml", description = "cluster file")
         Path config;
 
-        @Option(names = "--node", description = "the node to ask (default: the host name)")
+        @Option(names = "--node", description = "the node to act on (default: the host name)")
         String node;
+
+        @Option(names = "--via", description = "the local node to send it through (over the peer channel when it is "
+                + "not --node; default: --node itself if it runs here)")
+        String via;
 
         abstract String verb();
 
@@ -28,9 +32,11 @@ final class NodeCommands {
                 return 2;
             }
             String n = node != null ? node : ConfigCommand.hostName();
+            String local = via != null ? via : n;
             String who = System.getProperty("user.name", "operator") + " via CLI";
+            String request = local.equals(n) ? verb() + " " + who : verb() + "@" + n + " " + who;
             try {
-                String answer = ControlServer.request(Path.of(cfg.cluster().runDir(), n + ".sock"), verb() + " " + who);
+                String answer = ControlServer.request(Path.of(cfg.cluster().runDir(), local + ".sock"), request);
                 System.out.print(answer);
                 return answer.startsWith("ok") ? 0 : 1;
             } catch (IOException e) {

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "tandem", mixinStandardHelpOptions = true, version = "tandem " + TandemCli.VERSION,
         description = "High availability for Linux firewalls: VRRPv3 failover, session and configuration sync.",
         subcommands = {RunCommand.class, StatusCommand.class, NodeCommands.Suspend.class, NodeCommands.Resume.class,
-                NodeCommands.Demote.class, ConfigCommand.class, SimCommand.class, LabCommand.class, BenchCommand.class})
+                NodeCommands.Demote.class, ConfigCommand.class, SimCommand.class, PkiCommand.class, LabCommand.class,
+                BenchCommand.class})
 public final class TandemCli implements Runnable {
     public static final String VERSION = "0.1.0";
 

@@ -16,4 +16,11 @@ public record ClusterSettings(
         int announceCount,
         int announceSpacingMs,
         int announceRefreshMs,
-        String runDir) {}
+        String runDir,
+        String securityMode,      // "tls" | "plaintext"
+        String pkiDir,
+        int channelPort,
+        int heartbeatIntervalMs,
+        int heartbeatMisses,
+        int helloIntervalMs,
+        long advertSilenceMs) {}

@@ -199,7 +199,7 @@ public final class ConfigLoader {
     private ClusterSettings settings(Object o) {
         String p = "cluster";
         Map<String, Object> m = map(o, p, Set.of("name", "profile", "timers", "preempt", "accept", "checksum", "announce",
-                "run_dir"), Set.of("name"));
+                "run_dir", "security", "channel_port"), Set.of("name"));
         if (m == null) {
             return null;
         }
@@ -209,10 +209,15 @@ public final class ConfigLoader {
         long advert = base.advertIntervalMs();
         long election = -1;
         long hold = base.preemptionHoldMs();
+        long heartbeat = "aggressive".equals(profile) ? 2 : 100;
+        long misses = 3;
+        long hello = 1000;
+        long silence = -1;
         if (m.containsKey("timers")) {
             String tp = join(p, "timers");
             Map<String, Object> t = map(m.get("timers"), tp, Set.of("advert_interval_ms", "election_delay_ms",
-                    "preemption_hold_ms"), null);
+                    "preemption_hold_ms", "heartbeat_interval_ms", "heartbeat_misses", "hello_interval_ms",
+                    "advert_silence_ms"), null);
             if (t != null) {
                 advert = number(t, "advert_interval_ms", tp, advert, 10, 40950);
                 if (advert % 10 != 0) {
@@ -221,6 +226,10 @@ public final class ConfigLoader {
                 }
                 election = number(t, "election_delay_ms", tp, -1, 0, 3_600_000);
                 hold = number(t, "preemption_hold_ms", tp, hold, 0, 3_600_000);
+                heartbeat = number(t, "heartbeat_interval_ms", tp, heartbeat, 1, 10_000);
+                misses = number(t, "heartbeat_misses", tp, misses, 1, 100);
+                hello = number(t, "hello_interval_ms", tp, hello, 10, 600_000);
+                silence = number(t, "advert_silence_ms", tp, -1, 0, 600_000);
             }
         }
         boolean preempt = bool(m, "preempt", p, false);
@@ -242,12 +251,27 @@ public final class ConfigLoader {
                 }
             }
         }
+        String securityMode = "tls";
+        String pkiDir = "/etc/tandem/pki";
+        if (m.containsKey("security")) {
+            String sp = join(p, "security");
+            Map<String, Object> sec = map(m.get("security"), sp, Set.of("mode", "pki_dir"), null);
+            if (sec != null) {
+                securityMode = choice(sec, "mode", sp, "tls", Set.of("tls", "plaintext"));
+                pkiDir = string(sec, "pki_dir", sp, pkiDir);
+                if (pkiDir != null && !pkiDir.startsWith("/")) {
+                    error(join(sp, "pki_dir"), "must be an absolute path, got '" + pkiDir + "'");
+                }
+            }
+        }
+        long port = number(m, "channel_port", p, 7400, 1, 65535);
         String runDir = string(m, "run_dir", p, "/run/tandem");
         if (runDir != null && !runDir.startsWith("/")) {
             error(join(p, "run_dir"), "must be an absolute path, got '" + runDir + "'");
         }
         return new ClusterSettings(name, profile, (int) advert, election, hold, preempt, accept, checksum, (int) count,
-                (int) spacing, (int) refresh, runDir);
+                (int) spacing, (int) refresh, runDir, securityMode, pkiDir, (int) port, (int) heartbeat, (int) misses,
+                (int) hello, silence);
     }
 
     private List<VirtualGroupConfig> groups(Object o) {
@@ -347,6 +371,19 @@ public final class ConfigLoader {
         return new Cidr(a, p);
     }
 
+    private String linkAddress(Map<String, Object> n, String key, String path) {
+        Object v = n.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!(v instanceof String s) || IpAddress.tryParse(s) == null) {
+            error(join(path, key), "must be this node's IPv4 or IPv6 address on the " + key + " link (no prefix), got "
+                    + kind(v));
+            return null;
+        }
+        return s;
+    }
+
     private Map<String, NodeConfig> nodes(Object o, List<VirtualGroupConfig> vgs) {
         Map<String, Object> m = map(o, "nodes", null, null);
         Map<String, NodeConfig> out = new LinkedHashMap<>();
@@ -365,7 +402,7 @@ public final class ConfigLoader {
             if (!NODE_NAME.matcher(e.getKey()).matches()) {
                 error(p, "node names are 1-31 of a-z, 0-9 and '-', starting with a letter or digit");
             }
-            Map<String, Object> n = map(e.getValue(), p, Set.of("role", "priority", "interfaces"),
+            Map<String, Object> n = map(e.getValue(), p, Set.of("role", "priority", "interfaces", "control", "backup"),
                     Set.of("role", "priority", "interfaces"));
             if (n == null) {
                 continue;
@@ -400,7 +437,19 @@ public final class ConfigLoader {
                     }
                 }
             }
-            out.put(e.getKey(), new NodeConfig(e.getKey(), role, prio, Map.copyOf(ifaces)));
+            String control = linkAddress(n, "control", p);
+            String backup = linkAddress(n, "backup", p);
+            if (backup != null && control == null) {
+                error(join(p, "backup"), "a backup link needs a control link (nodes." + e.getKey() + ".control)");
+            }
+            out.put(e.getKey(), new NodeConfig(e.getKey(), role, prio, Map.copyOf(ifaces), control, backup));
+        }
+        for (String link : List.of("control", "backup")) {
+            long with = out.values().stream().filter(x -> (link.equals("control") ? x.control() : x.backup()) != null).count();
+            if (with != 0 && with != out.size()) {
+                error("nodes", "either every node has a " + link + " address or none does (" + with + " of " + out.size()
+                        + " have one)");
+            }
         }
         if (!m.isEmpty() && primaries != 1) {
             error("nodes", "exactly one node must have role: primary, found " + primaries);

@@ -2,5 +2,9 @@ package dev.tandem.node.config;
 
 import java.util.Map;
 
-/** Node-local values: never synchronized between nodes. interfaces maps logical -> kernel name. */
-public record NodeConfig(String name, String role, int priority, Map<String, String> interfaces) {}
+/**
+ * Node-local values: never synchronized between nodes. interfaces maps logical -> kernel name;
+ * control and backup are this node's addresses on the control link and its backup (null: none).
+ */
+public record NodeConfig(String name, String role, int priority, Map<String, String> interfaces, String control,
+                         String backup) {}

@@ -81,11 +81,29 @@ public final class ControlServer implements AutoCloseable {
     String answer(String req) {
         String[] parts = req.split("\\s+", 2);
         String who = parts.length > 1 && !parts[1].isBlank() ? parts[1].trim() : "local operator";
+        int at = parts[0].indexOf('@');
+        if (at > 0 && !parts[0].substring(at + 1).equals(daemon.name())) {
+            // "demote@fw2 alice": for a peer, over the channel
+            String target = parts[0].substring(at + 1);
+            Input.CommandKind k;
+            try {
+                k = Input.CommandKind.valueOf(parts[0].substring(0, at).toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                return "error: unknown request '" + req + "'\n";
+            }
+            return daemon.commandPeer(target, k, who + " on " + daemon.name())
+                    ? "ok: " + k.name().toLowerCase() + " sent to " + target + " over the channel\n"
+                    : "error: no channel to " + target + " is connected\n";
+        }
+        if (at > 0) {
+            parts[0] = parts[0].substring(0, at);
+        }
         try {
             return switch (parts[0]) {
-                case "status" -> StatusReport.text(daemon.status(), daemon.role(), daemon.recentEvents(10));
+                case "status" -> StatusReport.text(daemon.status(), daemon.role(), daemon.recentEvents(10))
+                        + "  channel:\n" + String.join("", daemon.channelStatus().stream().map(l -> "    " + l + "\n").toList());
                 case "status-json" -> StatusReport.json(daemon.status(), daemon.role(), daemon.recentEvents(20),
-                        daemon.droppedInputs())
+                        daemon.droppedInputs(), daemon.channelStatus())
                         + "\n";
                 case "suspend" -> command(Input.CommandKind.SUSPEND, who);
                 case "resume" -> command(Input.CommandKind.RESUME, who);

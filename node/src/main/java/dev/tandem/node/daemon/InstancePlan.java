@@ -104,7 +104,26 @@ public final class InstancePlan {
         }
         ClusterSettings c = cfg.cluster();
         ChecksumMode mode = "v2".equals(c.checksum()) ? ChecksumMode.V2 : ChecksumMode.RFC5798;
-        return new NodeSpec(nodeName, node.priority(), c.preempt(), c.accept(), mode, timers(c), instances);
+        return new NodeSpec(nodeName, node.priority(), c.preempt(), c.accept(), mode, timers(c), instances,
+                peerLinks(cfg, nodeName));
+    }
+
+    /** The dedicated paths: "control" when every node has a control address, "backup" likewise. */
+    public static dev.tandem.core.ha.PeerLinks peerLinks(ClusterConfig cfg, String nodeName) {
+        NodeConfig me = cfg.node(nodeName);
+        if (me.control() == null) {
+            return dev.tandem.core.ha.PeerLinks.none();
+        }
+        List<String> peers = new ArrayList<>();
+        for (String n : cfg.nodes().keySet()) {
+            if (!n.equals(nodeName)) {
+                peers.add(n);
+            }
+        }
+        List<String> paths = me.backup() != null ? List.of("control", "backup") : List.of("control");
+        ClusterSettings c = cfg.cluster();
+        return new dev.tandem.core.ha.PeerLinks(peers, paths, c.heartbeatIntervalMs(), c.heartbeatMisses(),
+                c.advertSilenceMs());
     }
 
     private static boolean containsAddress(List<Cidr> list, IpAddress a) {

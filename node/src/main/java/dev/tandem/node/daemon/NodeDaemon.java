@@ -12,7 +12,11 @@ import dev.tandem.linux.LinkEventReader;
 import dev.tandem.linux.NeighbourAnnouncer;
 import dev.tandem.linux.Rtnetlink;
 import dev.tandem.linux.VrrpSocket;
+import dev.tandem.node.channel.HeartbeatPort;
+import dev.tandem.node.channel.PeerChannel;
+import dev.tandem.node.channel.Pki;
 import dev.tandem.node.config.ClusterConfig;
+import dev.tandem.node.config.NodeConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -56,6 +60,11 @@ public final class NodeDaemon implements AutoCloseable {
     private ControlServer control;
     private volatile boolean running;
     private boolean acceptRules;
+    private PeerChannel channel;
+    private final List<HeartbeatPort> heartbeatPorts = new ArrayList<>();
+    private volatile dev.tandem.core.ha.NodeState publishedState = dev.tandem.core.ha.NodeState.INITIAL;
+    private volatile int publishedPriority;
+    public static final String VERSION = "0.1.0";
 
     public NodeDaemon(ClusterConfig config, String nodeName, EventLog log) {
         this.config = config;
@@ -92,6 +101,9 @@ public final class NodeDaemon implements AutoCloseable {
             }
             announcers.computeIfAbsent(i.iface(), n -> NeighbourAnnouncer.open(rtnl, n));
         }
+        if (spec.links().enabled()) {
+            startChannel(spec);
+        }
         control = new ControlServer(Path.of(config.cluster().runDir(), nodeName + ".sock"), this, log);
         control.start();
 
@@ -100,6 +112,69 @@ public final class NodeDaemon implements AutoCloseable {
         loop = Thread.ofPlatform().name("tandem-loop-" + nodeName).unstarted(() -> runLoop(first));
         loop.start();
         readers.forEach(Thread::start);
+    }
+
+    private void startChannel(NodeSpec spec) throws Exception {
+        List<PeerChannel.PathSpec> paths = new ArrayList<>();
+        for (String path : spec.links().paths()) {
+            Map<String, String> peers = new java.util.LinkedHashMap<>();
+            for (NodeConfig n : config.nodes().values()) {
+                if (!n.name().equals(nodeName)) {
+                    peers.put(n.name(), path.equals("control") ? n.control() : n.backup());
+                }
+            }
+            NodeConfig me = config.node(nodeName);
+            paths.add(new PeerChannel.PathSpec(path, path.equals("control") ? me.control() : me.backup(), peers));
+        }
+        javax.net.ssl.SSLContext tls = null;
+        if ("tls".equals(config.cluster().securityMode())) {
+            try {
+                tls = Pki.context(Path.of(config.cluster().pkiDir()), nodeName);
+            } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+                throw new IllegalArgumentException("cannot load the TLS key and certificates of " + nodeName + " from "
+                        + config.cluster().pkiDir() + " (create them with `tandem pki init` and `tandem pki issue "
+                        + nodeName + "`): " + e.getMessage());
+            }
+        } else {
+            log.record("ALARM", nodeName + ": the peer channel runs in PLAINTEXT (security.mode: plaintext): anyone on "
+                    + "the control link can read and forge hellos and commands");
+        }
+        channel = new PeerChannel(nodeName, VERSION, tls, config.cluster().channelPort(), paths, new PeerChannel.Sink() {
+            @Override
+            public void input(Input in) {
+                offer(in);
+            }
+
+            @Override
+            public void event(String kind, String text) {
+                log.record(kind, nodeName + " " + text);
+            }
+
+            @Override
+            public void command(Input.CommandKind kind, String who) {
+                NodeDaemon.this.command(kind, who);
+            }
+        }, () -> List.of(nodeName, role(), publishedState.name(), Integer.toString(publishedPriority), VERSION,
+                "0 (config sync not yet available)", "OFF (session sync not yet available)", "ok"));
+        channel.helloInterval(config.cluster().helloIntervalMs());
+        channel.start();
+        for (PeerChannel.PathSpec p : paths) {
+            HeartbeatPort hp = new HeartbeatPort(nodeName, p, config.cluster().channelPort(), channel.heartbeatKey(),
+                    channel::peerKey, this::offer);
+            heartbeatPorts.add(hp);
+        }
+        heartbeatPorts.forEach(HeartbeatPort::start);
+    }
+
+    /** Channel lines for `tandem status`. */
+    public List<String> channelStatus() {
+        return channel == null ? List.of("no control link configured: VRRP adverts are the only heartbeat path")
+                : channel.describe();
+    }
+
+    /** Sends an operator command to a peer over the channel. */
+    public boolean commandPeer(String peer, Input.CommandKind kind, String who) {
+        return channel != null && channel.sendCommand(peer, kind, who);
     }
 
     private static String key(String iface, boolean v6) {
@@ -161,6 +236,8 @@ public final class NodeDaemon implements AutoCloseable {
                     continue;
                 }
                 execute(out);
+                publishedState = core.state();
+                publishedPriority = core.effectivePriority();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -196,6 +273,16 @@ public final class NodeDaemon implements AutoCloseable {
                         x.address().address().bytes(), x.address().prefixLength());
                 case Action.Announce x -> announce(x);
                 case Action.Record r -> log.record(r.event());
+                case Action.SendHeartbeat h -> {
+                    for (HeartbeatPort p : heartbeatPorts) {
+                        p.send(h.state(), h.priority());
+                    }
+                }
+                case Action.SendRelease r -> {
+                    if (channel != null) {
+                        channel.sendRelease(r.why());
+                    }
+                }
             }
         } catch (RuntimeException e) {
             // A failed kernel call is reported and the loop goes on: the HA decision stays correct.
@@ -221,6 +308,8 @@ public final class NodeDaemon implements AutoCloseable {
             case Action.RemoveAddress x -> "remove " + x.address() + " from " + x.iface();
             case Action.Announce x -> "announce " + x.addresses() + " on " + x.iface();
             case Action.Record r -> "record an event";
+            case Action.SendHeartbeat h -> "send heartbeats";
+            case Action.SendRelease r -> "send a release to the peers";
         };
     }
 
@@ -324,6 +413,10 @@ public final class NodeDaemon implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        heartbeatPorts.forEach(HeartbeatPort::close);
+        if (channel != null) {
+            channel.close();
+        }
         if (control != null) {
             control.close();
         }

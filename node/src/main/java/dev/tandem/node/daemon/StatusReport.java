@@ -10,6 +10,10 @@ public final class StatusReport {
     private StatusReport() {}
 
     public static String json(NodeStatus s, String role, List<String> events, long droppedInputs) {
+        return json(s, role, events, droppedInputs, List.of());
+    }
+
+    public static String json(NodeStatus s, String role, List<String> events, long droppedInputs, List<String> channel) {
         StringBuilder b = new StringBuilder();
         b.append("{\"node\":").append(q(s.node())).append(",\"role\":").append(q(role))
                 .append(",\"state\":").append(q(s.state().name()))
@@ -32,6 +36,10 @@ public final class StatusReport {
         b.append("},\"transitions\":[");
         for (int i = 0; i < s.recentTransitions().size(); i++) {
             b.append(i == 0 ? "" : ",").append(q(s.recentTransitions().get(i).text()));
+        }
+        b.append("],\"channel\":[");
+        for (int i = 0; i < channel.size(); i++) {
+            b.append(i == 0 ? "" : ",").append(q(channel.get(i)));
         }
         b.append("],\"events\":[");
         for (int i = 0; i < events.size(); i++) {
