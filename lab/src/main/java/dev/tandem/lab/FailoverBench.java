@@ -26,7 +26,7 @@ public final class FailoverBench {
         Map<String, List<Double>> samples = new LinkedHashMap<>();
         try {
             out.printf("failover bench: profile %s (adverts every %d ms), fault %s, %d run(s)%s%n", o.profile(),
-                    cfg.advertIntervalMs(), o.fault().name().toLowerCase(), o.runs(),
+                    cfg.advertIntervalMs(), o.fault().name().toLowerCase().replace("_", "-"), o.runs(),
                     o.vsKeepalived() ? ", against keepalived" : "");
             List<String> impls = new ArrayList<>(List.of("tandem"));
             if (o.vsKeepalived()) {
@@ -75,7 +75,7 @@ public final class FailoverBench {
     static String json(Options o, Map<String, List<Double>> samples, Double ratio) {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "{\"bench\":\"failover\",\"profile\":\"%s\",\"fault\":\"%s\",\"runs\":%d,"
-                + "\"ipv6\":%s", o.profile(), o.fault().name().toLowerCase(), o.runs(), o.ipv6()));
+                + "\"ipv6\":%s", o.profile(), o.fault().name().toLowerCase().replace("_", "-"), o.runs(), o.ipv6()));
         for (Map.Entry<String, List<Double>> e : samples.entrySet()) {
             double[] s = stats(e.getValue());
             b.append(String.format(Locale.ROOT, ",\"%s\":{\"min\":%.1f,\"median\":%.1f,\"max\":%.1f,\"samples\":[",

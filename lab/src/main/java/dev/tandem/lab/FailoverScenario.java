@@ -38,15 +38,21 @@ public final class FailoverScenario {
                     }
                     case LINK -> lab.setLink("fw1", "lan0", false);
                     case GRACEFUL -> pair.stopGracefully("fw1");
+                    case DAEMON_CRASH -> pair.kill("fw1");
                 }
+                long faultAt = System.nanoTime();
                 await("fw2 takes over after " + fault, 10_000,
                         () -> Cmd.hasAddress(lab.ns("fw2"), "lan0", LabTopology.LAN_VIP)
                                 && Cmd.hasAddress(lab.ns("fw2"), "wan0", LabTopology.WAN_VIP), pair);
+                long takeoverMs = (System.nanoTime() - faultAt) / 1_000_000;
                 Cmd.sleep(1000);
                 ProbeStream.Result r = probe.stop();
+                if (out != null && fault == Fault.DAEMON_CRASH) {
+                    out.printf("  %-10s fw2 held the VIPs %d ms after the kill (polled every 5 ms)%n", pair.name(), takeoverMs);
+                }
                 if (out != null) {
                     out.printf("  %-10s %-8s outage %7.1f ms  (%d probes, %d lost)%n", pair.name(),
-                            fault.name().toLowerCase(), r.outageMs(), r.sent(), r.lost());
+                            fault.name().toLowerCase().replace("_", "-"), r.outageMs(), r.sent(), r.lost());
                 }
                 return r;
             }

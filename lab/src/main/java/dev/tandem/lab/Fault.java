@@ -7,14 +7,17 @@ public enum Fault {
     /** The active's LAN link goes down (the daemon sees it). */
     LINK,
     /** SIGTERM: graceful stop. */
-    GRACEFUL;
+    GRACEFUL,
+    /** The active's daemon is killed with SIGKILL; the host stays up (its VIPs stay on the interfaces). */
+    DAEMON_CRASH;
 
     public static Fault parse(String s) {
         return switch (s.toLowerCase(java.util.Locale.ROOT)) {
             case "crash" -> CRASH;
             case "link" -> LINK;
             case "graceful" -> GRACEFUL;
-            default -> throw new LabException("fault must be crash, link or graceful, got '" + s + "'");
+            case "daemon-crash" -> DAEMON_CRASH;
+            default -> throw new LabException("fault must be crash, link, graceful or daemon-crash, got '" + s + "'");
         };
     }
 }

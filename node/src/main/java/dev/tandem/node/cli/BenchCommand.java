@@ -21,7 +21,7 @@ final class BenchCommand implements Runnable {
         @Option(names = "--profile", defaultValue = "aggressive", description = "default | aggressive")
         String profile;
 
-        @Option(names = "--fault", defaultValue = "crash", description = "crash | link | graceful")
+        @Option(names = "--fault", defaultValue = "crash", description = "crash | link | graceful | daemon-crash")
         String fault;
 
         @Option(names = "--runs", defaultValue = "10")
