@@ -12,7 +12,7 @@ final class JavaProcess {
     static List<String> command(String ns, String mainClass, List<String> jvmOptions, List<String> args) {
         List<String> cmd = new ArrayList<>(ns == null ? List.of() : List.of("ip", "netns", "exec", ns));
         cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+                "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -41,12 +41,12 @@ public final class ProbeStream implements AutoCloseable {
 
     public static ProbeStream start(LabTopology lab, boolean ipv6, int intervalMicros) {
         Process server = JavaProcess.start(JavaProcess.command(lab.ns("server"), ProbeServer.class.getName(),
-                List.of("-Xmx32m"), List.of(Integer.toString(PORT))), lab.runDir().resolve("probe-server.log"));
+                List.of("-Xmx32m", "-XX:+UseSerialGC"), List.of(Integer.toString(PORT))), lab.runDir().resolve("probe-server.log"));
         Cmd.sleep(400); // the server's JVM binds first
         Process client;
         try {
             client = new ProcessBuilder(JavaProcess.command(lab.ns("client"), ProbeClient.class.getName(),
-                    List.of("-Xmx32m"), List.of(ipv6 ? LabTopology.SERVER6 : LabTopology.SERVER, Integer.toString(PORT),
+                    List.of("-Xmx32m", "-XX:+UseSerialGC"), List.of(ipv6 ? LabTopology.SERVER6 : LabTopology.SERVER, Integer.toString(PORT),
                             Integer.toString(intervalMicros)))).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         } catch (IOException e) {
             server.destroyForcibly();

@@ -11,6 +11,12 @@ import java.util.concurrent.TimeUnit;
 /** `tandem run` on fw1 and fw2 of the lab, each a real process inside its namespace. */
 public final class TandemPair implements HaPair {
     private static final String MAIN = "dev.tandem.node.cli.TandemCli";
+    /**
+     * The daemon's JVM: ZGC keeps pauses under ~2 ms (a 64 MiB SerialGC heap paused 11-19 ms, long
+     * enough to silence heartbeats and adverts and fake a dead node); the heap is fixed and touched
+     * up front so no page fault lands in a pause.
+     */
+    public static final List<String> NODE_JVM = List.of("-XX:+UseZGC", "-Xms64m", "-XX:SoftMaxHeapSize=64m", "-Xmx256m", "-ea");
     private final LabTopology lab;
     private final Map<String, Process> procs = new HashMap<>();
 
@@ -35,7 +41,7 @@ public final class TandemPair implements HaPair {
             return;
         }
         Path log = lab.runDir().resolve(fw + ".log");
-        procs.put(fw, JavaProcess.start(JavaProcess.command(lab.ns(fw), MAIN, List.of("-Xms16m", "-Xmx64m", "-ea"),
+        procs.put(fw, JavaProcess.start(JavaProcess.command(lab.ns(fw), MAIN, NODE_JVM,
                 List.of("run", "-c", lab.configFile().toString(), "--node", fw)), log));
     }
 

@@ -257,9 +257,14 @@ public final class NodeCore {
         return false;
     }
 
+    /**
+     * Default: two advert intervals plus the skew. One interval plus skew was tried: on a loaded 2-core
+     * lab host adverts arrived up to ~4 ms late, and a gap of 13.6 ms against a 10.2 ms window faked a
+     * dead node. Two intervals tolerate one lost or late advert; `timers.advert_silence_ms` overrides.
+     */
     private long advertSilenceNanos() {
         return links.advertSilenceMs() >= 0 ? links.advertSilenceMs() * MS
-                : advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
+                : 2 * advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
     }
 
     /** PASSIVE: when the active counts as silent on every path. */
@@ -470,7 +475,7 @@ public final class NodeCore {
             boolean theyWin = h.peerPriority() > spec.priority()
                     || (h.peerPriority() == spec.priority() && h.peer().compareTo(spec.name()) > 0);
             if (theyWin) {
-                leaveActive(NodeState.PASSIVE, false, h.peer() + " is also ACTIVE with priority " + h.peerPriority()
+                leaveActive(NodeState.PASSIVE, true, h.peer() + " is also ACTIVE with priority " + h.peerPriority()
                         + " > " + spec.priority() + " (heard on the " + h.path() + " link)");
             } else if (lastAssertAt == Long.MIN_VALUE || now - lastAssertAt >= advertIntervalNanos) {
                 lastAssertAt = now;
@@ -506,6 +511,10 @@ public final class NodeCore {
             v.lastActiveAt = Long.MIN_VALUE;
         }
         event(HaEvent.Kind.INFO, r.peer() + " released the active role over the channel: " + r.why());
+        if (state == NodeState.ACTIVE) {
+            reannounce(r.peer() + " released a role " + spec.name() + " holds");
+            return;
+        }
         if (state != NodeState.PASSIVE && state != NodeState.INITIAL) {
             return;
         }
@@ -606,13 +615,16 @@ public final class NodeCore {
     private void masterReceive(VrrpInstance inst, VrrpAdvert adv, IpAddress from) {
         if (adv.priority() == 0) {
             sendAdverts(spec.priority(), inst); // RFC 5798 §6.4.3: answer at once so backups learn the master
+            // another node just gave up a role we hold (a healed split): neighbours may still point at it
+            reannounce(from + " released (priority 0) on " + inst.spec.label() + " while " + spec.name() + " is master");
             return;
         }
         int mine = spec.priority();
         boolean theyWin = adv.priority() > mine
                 || (adv.priority() == mine && from.compareTo(inst.spec.sourceAddress()) > 0);
         if (theyWin) {
-            leaveActive(NodeState.PASSIVE, false, from + " is master with "
+            // priority 0 on the way out: the winner learns at once that the split is over and re-announces
+            leaveActive(NodeState.PASSIVE, true, from + " is master with "
                     + (adv.priority() > mine ? "higher priority " + adv.priority() + " > " + mine
                     : "equal priority " + mine + " and a higher address")
                     + " on " + inst.spec.label());
@@ -629,6 +641,13 @@ public final class NodeCore {
             rateLimitedWarning("another master " + from + " (priority " + adv.priority() + ") on "
                     + inst.spec.label() + ": keeping the role (priority " + mine + ") and re-announcing");
         }
+    }
+
+    /** Sends the GARP/NA rounds again so that neighbours that followed another node come back. */
+    private void reannounce(String why) {
+        announceRemaining = spec.timers().announceCount();
+        nextAnnounceAt = now;
+        rateLimitedWarning(why + ": re-announcing the virtual addresses");
     }
 
     private void onLink(Input.LinkChanged l) {

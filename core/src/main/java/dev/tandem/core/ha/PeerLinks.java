@@ -9,7 +9,7 @@ import java.util.List;
  * @param paths             path names, e.g. ["control", "backup"]; empty: VRRP adverts are the only path
  * @param heartbeatMisses   heartbeats missed before a path counts as silent
  * @param advertSilenceMs   how long adverts must be silent on every segment when the dedicated paths
- *                          corroborate the silence; -1 = one advert interval plus the skew time
+ *                          corroborate the silence; -1 = two advert intervals plus the skew time
  */
 public record PeerLinks(List<String> peers, List<String> paths, int heartbeatIntervalMs, int heartbeatMisses,
                         long advertSilenceMs) {

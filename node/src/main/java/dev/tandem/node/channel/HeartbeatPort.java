@@ -20,6 +20,11 @@ public final class HeartbeatPort implements AutoCloseable {
     private final String self;
     private final String path;
     private final DatagramChannel channel;
+    /**
+     * Sending has its own non-blocking socket: a blocking send stalled the whole event loop once the
+     * path's link lost carrier (datagrams wait for ARP, the send buffer fills, send() blocks).
+     */
+    private final DatagramChannel sender;
     private final List<InetSocketAddress> peers = new ArrayList<>();
     private final Map<String, String> peerAddresses;
     private final Function<String, byte[]> keys;
@@ -39,6 +44,9 @@ public final class HeartbeatPort implements AutoCloseable {
         this.peerAddresses = spec.peerAddresses();
         this.channel = DatagramChannel.open();
         channel.bind(new InetSocketAddress(address(spec.localAddress()), port));
+        sender = DatagramChannel.open();
+        sender.bind(new InetSocketAddress(address(spec.localAddress()), 0));
+        sender.configureBlocking(false);
         for (String a : spec.peerAddresses().values()) {
             peers.add(new InetSocketAddress(address(a), port));
         }
@@ -61,7 +69,7 @@ public final class HeartbeatPort implements AutoCloseable {
         byte[] b = HeartbeatCodec.encode(new HeartbeatCodec.Heartbeat(self, state, priority, seq++), myKey);
         for (InetSocketAddress p : peers) {
             try {
-                channel.send(ByteBuffer.wrap(b), p);
+                sender.send(ByteBuffer.wrap(b), p); // 0 when the buffer is full: that heartbeat is lost
             } catch (IOException e) {
                 // the path is down; its silence is what the peer measures
             }
@@ -100,6 +108,7 @@ public final class HeartbeatPort implements AutoCloseable {
     @Override
     public void close() {
         try {
+            sender.close();
             channel.close();
         } catch (IOException e) {
             // closing

@@ -129,6 +129,7 @@ public final class PeerChannel implements AutoCloseable {
             }
         }
         threads.add(Thread.ofPlatform().daemon(true).name("channel-hello").start(this::helloLoop));
+        threads.add(Thread.ofPlatform().daemon(true).name("channel-send").start(this::sendLoop));
     }
 
     private static InetAddress literal(String ip) throws IOException {
@@ -337,9 +338,30 @@ public final class PeerChannel implements AutoCloseable {
         helloIntervalMs = ms;
     }
 
-    /** Tells every peer, on every path, that this node released the active role. */
+    /**
+     * Tells every peer, on every path, that this node released the active role. Written by a sender
+     * thread, never by the caller (the node's loop): a TCP write to a dead path can block.
+     */
     public void sendRelease(String why) {
-        broadcast(FrameCodec.encode(FrameCodec.Type.RELEASE, List.of(why)));
+        byte[] frame = FrameCodec.encode(FrameCodec.Type.RELEASE, List.of(why));
+        if (!outbox.offer(() -> broadcast(frame))) {
+            sink.event("WARNING", "channel: outbox full, release not sent over the channel (priority 0 adverts still go)");
+        }
+    }
+
+    private final java.util.concurrent.BlockingQueue<Runnable> outbox = new java.util.concurrent.ArrayBlockingQueue<>(64);
+
+    private void sendLoop() {
+        while (open) {
+            try {
+                Runnable r = outbox.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (r != null) {
+                    r.run();
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
     }
 
     /** Sends an operator command to one peer over the first path that is connected. */

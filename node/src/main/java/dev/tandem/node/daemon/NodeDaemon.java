@@ -45,7 +45,13 @@ public final class NodeDaemon implements AutoCloseable {
     private final ClusterConfig config;
     private final String nodeName;
     private final EventLog log;
-    private final BlockingQueue<Input> inputs = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    /** An input with the moment it happened (read from the kernel or the channel). */
+    private record Stamped(long at, Input input) {}
+
+    private final BlockingQueue<Stamped> inputs = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private long lastStepAt = Long.MIN_VALUE;
+    private static final long LATE_WARNING_NANOS = 5_000_000L;
+    private long lastLateReport;
     private final ConcurrentLinkedQueue<Runnable> loopTasks = new ConcurrentLinkedQueue<>();
     private final AtomicLong droppedInputs = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -108,7 +114,9 @@ public final class NodeDaemon implements AutoCloseable {
         control.start();
 
         running = true;
-        List<Action> first = core.start(System.nanoTime(), down);
+        long t0 = System.nanoTime();
+        List<Action> first = core.start(t0, down);
+        lastStepAt = t0;
         loop = Thread.ofPlatform().name("tandem-loop-" + nodeName).unstarted(() -> runLoop(first));
         loop.start();
         readers.forEach(Thread::start);
@@ -182,7 +190,7 @@ public final class NodeDaemon implements AutoCloseable {
     }
 
     private void offer(Input in) {
-        if (!inputs.offer(in)) {
+        if (!inputs.offer(new Stamped(System.nanoTime(), in))) {
             droppedInputs.incrementAndGet(); // bounded: a flood of packets must not exhaust memory
         }
     }
@@ -225,12 +233,26 @@ public final class NodeDaemon implements AutoCloseable {
                 if (core.state() == dev.tandem.core.ha.NodeState.STOPPED) {
                     break;
                 }
+                // Inputs first, stepped at the time they happened: if this thread was held up, adverts
+                // and heartbeats that arrived meanwhile must count before any timer decides "silent".
+                Stamped in = inputs.poll();
                 long deadline = core.nextDeadline();
-                long wait = deadline == Long.MAX_VALUE ? 1_000_000_000L : deadline - System.nanoTime();
-                Input in = wait <= 0 ? null : inputs.poll(wait, TimeUnit.NANOSECONDS);
+                if (in == null) {
+                    long wait = deadline == Long.MAX_VALUE ? 1_000_000_000L : deadline - System.nanoTime();
+                    in = wait <= 0 ? null : inputs.poll(wait, TimeUnit.NANOSECONDS);
+                }
+                long late = System.nanoTime() - deadline;
+                if (late > LATE_WARNING_NANOS && System.nanoTime() - lastLateReport > 1_000_000_000L) {
+                    lastLateReport = System.nanoTime();
+                    // a loop held up this long delays adverts and heartbeats: the peer may take it for dead
+                    log.record("WARNING", nodeName + " event loop ran " + (late / 100_000) / 10.0
+                            + " ms after its deadline (host overloaded or the JVM paused)");
+                }
+                long at = Math.max(lastStepAt, in == null ? System.nanoTime() : in.at());
+                lastStepAt = at;
                 List<Action> out;
                 try {
-                    out = core.step(System.nanoTime(), in == null ? new Input.Tick() : in);
+                    out = core.step(at, in == null ? new Input.Tick() : in.input());
                 } catch (RuntimeException e) {
                     log.record("ERROR", nodeName + " rejected an input it could not handle: " + e);
                     continue;
@@ -393,7 +415,7 @@ public final class NodeDaemon implements AutoCloseable {
     public void shutdown(String why) {
         if (loop != null && loop.isAlive()) {
             // Bypass the bounded queue's capacity: shutdown must get through.
-            loopTasks.add(() -> execute(core.step(System.nanoTime(), new Input.Shutdown(why))));
+            loopTasks.add(() -> execute(core.step(Math.max(lastStepAt, System.nanoTime()), new Input.Shutdown(why))));
             offer(new Input.Tick());
             try {
                 if (!stopped.await(3, TimeUnit.SECONDS)) {

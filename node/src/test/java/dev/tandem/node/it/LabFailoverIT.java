@@ -131,7 +131,7 @@ class LabFailoverIT {
             pair.start("fw1");
             Netns.await("fw1 passive", Duration.ofSeconds(10), () -> status("fw1").contains("\"state\":\"PASSIVE\""));
             Cmd.sleep(2500);
-            assertThat(lab.active()).isEqualTo("fw2");
+            assertThat(lab.active()).as(pair.log("fw1") + pair.log("fw2")).isEqualTo("fw2");
         }
     }
 

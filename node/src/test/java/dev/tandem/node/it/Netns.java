@@ -52,6 +52,14 @@ final class Netns implements AutoCloseable {
         throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for: " + what);
     }
 
+    static void await(String what, Duration timeout, BooleanSupplier cond, java.util.function.Supplier<String> context) {
+        try {
+            await(what, timeout, cond);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n" + context.get());
+        }
+    }
+
     static String log(Path file) {
         try {
             return Files.exists(file) ? Files.readString(file) : "(no log)";

@@ -20,9 +20,11 @@ final class TandemProcess {
     static TandemProcess start(Netns nets, String ns, Path config, String node, Path dir) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         Path log = dir.resolve(node + ".log");
-        Process p = nets.spawn(ns, log, List.of(java, "--enable-native-access=ALL-UNNAMED", "-ea", "-Xmx64m",
-                "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), "dev.tandem.node.cli.TandemCli",
-                "run", "-c", config.toString(), "--node", node));
+        List<String> cmd = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(dev.tandem.lab.TandemPair.NODE_JVM);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.tandem.node.cli.TandemCli", "run", "-c",
+                config.toString(), "--node", node));
+        Process p = nets.spawn(ns, log, cmd);
         return new TandemProcess(node, log, p);
     }
 
