@@ -3,23 +3,18 @@ package dev.tandem.lab;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * keepalived (Debian's 2.2.7, VRRPv3) on the same lab with the same VIPs, priorities and advert
  * interval: a sync group of LAN and WAN instances, IPv4 and IPv6 — the comparison baseline.
  */
-public final class KeepalivedPair implements HaPair {
-    private final LabTopology lab;
+public final class KeepalivedPair extends ProcessPair {
     private final LabConfig config;
-    private final Map<String, Process> procs = new HashMap<>();
 
     public KeepalivedPair(LabTopology lab, LabConfig config) {
-        this.lab = lab;
+        super(lab);
         this.config = config;
     }
 
@@ -56,16 +51,13 @@ public final class KeepalivedPair implements HaPair {
     }
 
     @Override
-    public void start() {
-        start("fw1");
-        start("fw2");
+    protected Path logFile(String fw) {
+        return lab.runDir().resolve("keepalived-" + fw + ".log");
     }
 
+    /** SIGTERM to the parent stops its VRRP child, which sends priority 0; SIGKILL leaves the VIPs. */
     @Override
-    public void start(String fw) {
-        if (running(fw)) {
-            return;
-        }
+    protected Process launch(String fw) {
         Path dir = lab.runDir();
         Path conf = dir.resolve("keepalived-" + fw + ".conf");
         try {
@@ -76,62 +68,6 @@ public final class KeepalivedPair implements HaPair {
         List<String> cmd = List.of("ip", "netns", "exec", lab.ns(fw), "keepalived", "--dont-fork", "--log-console",
                 "--vrrp", "-f", conf.toString(), "-p", dir.resolve("ka-" + fw + ".pid").toString(),
                 "-r", dir.resolve("ka-vrrp-" + fw + ".pid").toString());
-        procs.put(fw, JavaProcess.start(cmd, dir.resolve("keepalived-" + fw + ".log")));
-    }
-
-    @Override
-    public void stopGracefully(String fw) {
-        Process p = procs.get(fw);
-        if (p == null) {
-            return;
-        }
-        p.destroy(); // SIGTERM to the parent: it stops its VRRP child, which sends priority 0
-        try {
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                kill(fw);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    @Override
-    public void kill(String fw) {
-        Process p = procs.get(fw);
-        if (p != null) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly); // the VRRP child holds the role
-            p.destroyForcibly();
-            try {
-                p.waitFor(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
-    @Override
-    public boolean running(String fw) {
-        Process p = procs.get(fw);
-        return p != null && p.isAlive();
-    }
-
-    @Override
-    public String log(String fw) {
-        try {
-            Path f = lab.runDir().resolve("keepalived-" + fw + ".log");
-            return Files.exists(f) ? Files.readString(f) : "";
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    @Override
-    public void close() {
-        for (String fw : List.of("fw1", "fw2")) {
-            if (running(fw)) {
-                stopGracefully(fw);
-            }
-        }
-        // keepalived leaves its VIPs on SIGKILL; the lab is torn down or the next run cleans them
+        return JavaProcess.start(cmd, logFile(fw));
     }
 }
