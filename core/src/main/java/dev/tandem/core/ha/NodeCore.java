@@ -449,23 +449,10 @@ public final class NodeCore {
         if (v == null) {
             return; // a peer or path we do not know: the channel layer already refused it
         }
-        boolean wasActive = v.lastActiveAt != Long.MIN_VALUE && !v.closed && now - v.lastActiveAt <= heartbeatWindow;
         v.lastAt = now;
         v.peerState = h.peerState();
         v.peerPriority = h.peerPriority();
         v.closed = false;
-        if (wasActive && h.peerState() == NodeState.PASSIVE && state == NodeState.ACTIVE) {
-            reannounce(h.peer() + " yielded to " + spec.name() + " (heartbeat on the " + h.path() + " link)");
-        }
-        if (wasActive && !h.peerState().eligible()) {
-            // the active left the election (graceful stop, fault, suspend): a release, said by heartbeat.
-            // (A yield to PASSIVE is not one: another node won.)
-            v.alive = true;
-            v.lastActiveAt = Long.MIN_VALUE;
-            onPeerReleased(new Input.PeerReleased(h.peer(), "its heartbeat on the " + h.path() + " link says "
-                    + h.peerState()));
-            return;
-        }
         if (h.peerState() == NodeState.ACTIVE) {
             v.lastActiveAt = now;
         } else {
@@ -488,7 +475,7 @@ public final class NodeCore {
             boolean theyWin = h.peerPriority() > spec.priority()
                     || (h.peerPriority() == spec.priority() && h.peer().compareTo(spec.name()) > 0);
             if (theyWin) {
-                leaveActive(NodeState.PASSIVE, false, h.peer() + " is also ACTIVE with priority " + h.peerPriority()
+                leaveActive(NodeState.PASSIVE, true, h.peer() + " is also ACTIVE with priority " + h.peerPriority()
                         + " > " + spec.priority() + " (heard on the " + h.path() + " link)");
             } else if (lastAssertAt == Long.MIN_VALUE || now - lastAssertAt >= advertIntervalNanos) {
                 lastAssertAt = now;
@@ -636,7 +623,8 @@ public final class NodeCore {
         boolean theyWin = adv.priority() > mine
                 || (adv.priority() == mine && from.compareTo(inst.spec.sourceAddress()) > 0);
         if (theyWin) {
-            leaveActive(NodeState.PASSIVE, false, from + " is master with "
+            // priority 0 on the way out: the winner learns at once that the split is over and re-announces
+            leaveActive(NodeState.PASSIVE, true, from + " is master with "
                     + (adv.priority() > mine ? "higher priority " + adv.priority() + " > " + mine
                     : "equal priority " + mine + " and a higher address")
                     + " on " + inst.spec.label());
@@ -748,9 +736,7 @@ public final class NodeCore {
 
     private void enterPassive(String cause) {
         if (state != NodeState.INITIAL) {
-            // at least a master-down interval too: adverts still in flight from a node that just yielded
-            // must not make us preempt, yield and preempt again (the simulator found such storms)
-            preemptAllowedAt = now + Math.max(spec.timers().preemptionHoldMs() * MS, masterDownNanos());
+            preemptAllowedAt = now + spec.timers().preemptionHoldMs() * MS;
         }
         for (VrrpInstance i : instances) {
             i.released = false;
@@ -773,30 +759,20 @@ public final class NodeCore {
                 emit(new Action.AddAddress(i.spec.iface(), c));
             }
         }
-        // neighbours first (their traffic is the outage), then the peers
+        sendAdverts(spec.priority(), null);
+        nextAdvertAt = now + advertIntervalNanos;
         announceRemaining = spec.timers().announceCount();
         nextAnnounceAt = now;
         announce();
-        sendAdverts(spec.priority(), null);
-        nextAdvertAt = now + advertIntervalNanos;
     }
 
     private void leaveActive(NodeState next, boolean sendZero, String cause) {
         assert state == NodeState.ACTIVE;
         if (sendZero) {
-            if (links.enabled() && !next.eligible()) {
-                // the fastest word to the peers: an authenticated heartbeat saying we left the election
-                emit(new Action.SendHeartbeat(next, 0));
-            }
             sendAdverts(0, null);
             if (links.enabled()) {
                 emit(new Action.SendRelease(cause));
             }
-        }
-        if (!sendZero && links.enabled()) {
-            // a yield (not a release: another node won): the winner hears it at once and re-announces,
-            // so that neighbours that followed this node go back to it
-            emit(new Action.SendHeartbeat(next, 0));
         }
         for (VrrpInstance i : instances) {
             for (Cidr c : i.spec.addresses()) {
