@@ -736,7 +736,9 @@ public final class NodeCore {
 
     private void enterPassive(String cause) {
         if (state != NodeState.INITIAL) {
-            preemptAllowedAt = now + spec.timers().preemptionHoldMs() * MS;
+            // at least a master-down interval too: adverts still in flight from a node that just yielded
+            // must not make us preempt, yield and preempt again (the simulator found such storms)
+            preemptAllowedAt = now + Math.max(spec.timers().preemptionHoldMs() * MS, masterDownNanos());
         }
         for (VrrpInstance i : instances) {
             i.released = false;

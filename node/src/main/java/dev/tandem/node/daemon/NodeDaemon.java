@@ -114,12 +114,14 @@ public final class NodeDaemon implements AutoCloseable {
         control.start();
 
         running = true;
+        // readers first: the election delay starts with core.start(), and an advert that arrives then
+        // must be read (it waits in the queue until the loop runs, stepped at the start time)
+        readers.forEach(Thread::start);
         long t0 = System.nanoTime();
         List<Action> first = core.start(t0, down);
         lastStepAt = t0;
         loop = Thread.ofPlatform().name("tandem-loop-" + nodeName).unstarted(() -> runLoop(first));
         loop.start();
-        readers.forEach(Thread::start);
     }
 
     private void startChannel(NodeSpec spec) throws Exception {
