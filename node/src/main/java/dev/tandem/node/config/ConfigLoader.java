@@ -4,6 +4,7 @@ import dev.tandem.core.ha.HaTimers;
 import dev.tandem.core.net.Cidr;
 import dev.tandem.core.net.IpAddress;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -28,7 +30,8 @@ import org.yaml.snakeyaml.error.YAMLException;
 public final class ConfigLoader {
     private static final int MAX_BYTES = 1 << 20;
     private static final Pattern NODE_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,30}");
-    private static final Pattern IFACE = Pattern.compile("[A-Za-z0-9_.:@-]{1,15}");
+    private static final Pattern IFACE = Pattern.compile("(?!\\.{1,2}$)[A-Za-z0-9_.:@-]{1,15}");
+    static final String INTERNAL = "internal error while checking the file (please report it): ";
 
     /** Either a config (errors empty) or the errors (config null). */
     public record Result(ClusterConfig config, List<ConfigError> errors) {
@@ -38,6 +41,8 @@ public final class ConfigLoader {
     }
 
     private final List<ConfigError> errors = new ArrayList<>();
+    /** Some segment could not be read: its logical interface is unknown, so "not used" would be a guess. */
+    private boolean segmentsIncomplete;
 
     private ConfigLoader() {}
 
@@ -73,10 +78,8 @@ public final class ConfigLoader {
         try {
             c = l.cluster(root);
         } catch (RuntimeException e) {
-            // a structure so broken that a field could not be read: the errors already say why
-            if (l.errors.isEmpty()) {
-                l.errors.add(new ConfigError("", "cannot read the file: " + e.getMessage()));
-            }
+            // a bug in this class, never expected: still a result, and one the fuzz test can see
+            l.errors.add(new ConfigError("", INTERNAL + e));
         }
         return l.errors.isEmpty() ? new Result(c, List.of()) : new Result(null, List.copyOf(l.errors));
     }
@@ -121,7 +124,8 @@ public final class ConfigLoader {
 
     private static String kind(Object o) {
         return o instanceof Map ? "a mapping" : o instanceof List ? "a list" : o instanceof String ? "text '" + o + "'"
-                : o instanceof Boolean ? "a boolean" : o instanceof Number ? "a number" : "a " + o.getClass().getSimpleName();
+                : o instanceof Boolean ? "a boolean" : o instanceof Number ? String.valueOf(o)
+                : "a " + o.getClass().getSimpleName();
     }
 
     private String string(Map<String, Object> m, String key, String path, String def) {
@@ -137,18 +141,28 @@ public final class ConfigLoader {
     }
 
     private long number(Map<String, Object> m, String key, String path, long def, long min, long max) {
+        Long n = checkedNumber(m, key, path, min, max);
+        return n == null ? def : n;
+    }
+
+    /** The value if present and valid; null (and an error if present) otherwise. */
+    private Long checkedNumber(Map<String, Object> m, String key, String path, long min, long max) {
         Object v = m.get(key);
         if (v == null) {
-            return def;
+            return null;
+        }
+        if (v instanceof BigInteger big) {
+            error(join(path, key), big + " is out of range " + min + ".." + max);
+            return null;
         }
         if (!(v instanceof Integer || v instanceof Long)) {
             error(join(path, key), "must be a whole number, got " + kind(v));
-            return def;
+            return null;
         }
         long n = ((Number) v).longValue();
         if (n < min || n > max) {
             error(join(path, key), n + " is out of range " + min + ".." + max);
-            return def;
+            return null;
         }
         return n;
     }
@@ -276,6 +290,9 @@ public final class ConfigLoader {
 
     private List<VirtualGroupConfig> groups(Object o) {
         List<?> raw = list(o, "virtual_groups");
+        if (!(o instanceof List)) {
+            segmentsIncomplete = true;
+        }
         if (raw.isEmpty() && o instanceof List) {
             error("virtual_groups", "at least one virtual group is required");
         }
@@ -286,6 +303,9 @@ public final class ConfigLoader {
         for (int i = 0; i < raw.size(); i++) {
             String p = "virtual_groups[" + i + "]";
             Map<String, Object> m = map(raw.get(i), p, Set.of("name", "vrid", "segments"), Set.of("name", "vrid", "segments"));
+            if (m == null || !(m.get("segments") instanceof List)) {
+                segmentsIncomplete = true;
+            }
             if (m == null) {
                 continue;
             }
@@ -293,7 +313,8 @@ public final class ConfigLoader {
             if (!names.add(name)) {
                 error(join(p, "name"), "duplicate virtual group name '" + name + "'");
             }
-            int vrid = (int) number(m, "vrid", p, 1, 1, 255);
+            Long vridOrNull = checkedNumber(m, "vrid", p, 1, 255);
+            int vrid = vridOrNull == null ? 0 : vridOrNull.intValue(); // 0: invalid, already reported
             List<?> segs = list(m.get("segments"), join(p, "segments"));
             if (segs.isEmpty() && m.get("segments") instanceof List) {
                 error(join(p, "segments"), "at least one segment is required");
@@ -303,9 +324,14 @@ public final class ConfigLoader {
                 String sp = join(p, "segments") + "[" + s + "]";
                 Map<String, Object> sm = map(segs.get(s), sp, Set.of("interface", "addresses"), Set.of("interface", "addresses"));
                 if (sm == null) {
+                    segmentsIncomplete = true;
                     continue;
                 }
-                String iface = string(sm, "interface", sp, "?");
+                String iface = string(sm, "interface", sp, null);
+                if (iface == null) {
+                    segmentsIncomplete = true;
+                    iface = "?";
+                }
                 List<?> addrs = list(sm.get("addresses"), join(sp, "addresses"));
                 if (addrs.isEmpty() && sm.get("addresses") instanceof List) {
                     error(join(sp, "addresses"), "at least one address is required");
@@ -336,7 +362,7 @@ public final class ConfigLoader {
                     good.add(c.toString());
                 }
                 for (int fam = 0; fam < 2; fam++) {
-                    if (family[fam]) {
+                    if (family[fam] && vrid != 0) {
                         String key = iface + "/" + fam + "/" + vrid;
                         String prev = vridUse.putIfAbsent(key, p);
                         if (prev != null && !prev.equals(p)) {
@@ -393,7 +419,7 @@ public final class ConfigLoader {
         if (m.isEmpty()) {
             error("nodes", "at least one node is required");
         }
-        Set<String> logical = new HashSet<>();
+        Set<String> logical = new LinkedHashSet<>(); // document order, so errors come in a stable order
         vgs.forEach(vg -> vg.segments().forEach(s -> logical.add(s.logicalInterface())));
         Map<Integer, String> priorities = new HashMap<>();
         int primaries = 0;
@@ -411,8 +437,9 @@ public final class ConfigLoader {
             if ("primary".equals(role)) {
                 primaries++;
             }
-            int prio = (int) number(n, "priority", p, 100, 1, 255);
-            String prev = priorities.putIfAbsent(prio, e.getKey());
+            Long prioOrNull = checkedNumber(n, "priority", p, 1, 255);
+            int prio = prioOrNull == null ? 0 : prioOrNull.intValue(); // 0: invalid, already reported
+            String prev = prio == 0 ? null : priorities.putIfAbsent(prio, e.getKey());
             if (prev != null) {
                 error(join(p, "priority"), "priority " + prio + " is also " + prev + "'s: node priorities must differ");
             }
@@ -426,7 +453,7 @@ public final class ConfigLoader {
                                 + (ie.getValue() == null ? "nothing" : kind(ie.getValue())));
                         continue;
                     }
-                    if (!logical.contains(ie.getKey())) {
+                    if (!logical.contains(ie.getKey()) && !segmentsIncomplete) {
                         error(ip, "'" + ie.getKey() + "' is not used by any virtual group segment");
                     }
                     ifaces.put(ie.getKey(), k);

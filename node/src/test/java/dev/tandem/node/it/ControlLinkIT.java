@@ -103,11 +103,12 @@ class ControlLinkIT {
             startPair(pair);
             lab.setLink("fw2", "ctl0", false);
             assertThat(dualActiveSamples(2000)).as(pair.log("fw2")).isZero();
-            assertThat(pair.log("fw2")).contains("ALARM fw2: control link to fw1 is silent").contains("staying PASSIVE");
+            awaitTrue("fw2 alarm for the control link", 3, () -> pair.log("fw2").contains("ALARM fw2: control link to fw1 is silent")
+                    && pair.log("fw2").contains("staying PASSIVE"));
             lab.setLink("fw2", "data0", false);
             assertThat(dualActiveSamples(2000)).as(pair.log("fw2")).isZero();
             assertThat(lab.active()).isEqualTo("fw1");
-            assertThat(pair.log("fw2")).contains("ALARM fw2: backup link to fw1 is silent");
+            awaitTrue("fw2 alarm for the backup link", 3, () -> pair.log("fw2").contains("ALARM fw2: backup link to fw1 is silent"));
             assertThat(status("fw2")).contains("\"state\":\"PASSIVE\"");
         }
     }
@@ -129,14 +130,15 @@ class ControlLinkIT {
             lab.setLink("fw2", "ctl0", false);
             lab.setLink("fw2", "data0", false);
             awaitTrue("fw2 promotes once every path is silent", 10, () -> status("fw2").contains("\"state\":\"ACTIVE\""));
-            assertThat(pair.log("fw2")).contains("active silent on every path");
+            awaitTrue("fw2 logged why", 3, () -> pair.log("fw2").contains("active silent on every path"));
             Cmd.in(lab.ns("fw2"), "nft", "delete", "table", "inet", "cut");
             long healed = System.nanoTime();
             awaitTrue("one active again", 5, () -> lab.active().equals("fw1"));
             long ms = (System.nanoTime() - healed) / 1_000_000;
             System.out.println("split healed: fw2 stepped down " + ms + " ms after the adverts flowed again");
-            assertThat(pair.log("fw2")).contains("ACTIVE -> PASSIVE");
-            assertThat(pair.log("fw1")).contains("re-announcing");
+            // (events are written just after the network actions of a step: wait for them, do not race them)
+            awaitTrue("fw2 logged its step-down", 3, () -> pair.log("fw2").contains("ACTIVE -> PASSIVE"));
+            awaitTrue("fw1 logged its re-announcement", 3, () -> pair.log("fw1").contains("re-announcing"));
             // the client follows fw1 again (GARP): its neighbour entry for the VIP holds fw1's MAC
             String mac = Cmd.sh("ip", "-n", lab.ns("fw1"), "-o", "link", "show", "lan0")
                     .replaceAll("(?s).*link/ether ([0-9a-f:]{17}).*", "$1");
