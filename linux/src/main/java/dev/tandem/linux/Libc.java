@@ -67,8 +67,6 @@ public final class Libc {
     private static final MethodHandle READ = bind("read", FunctionDescriptor.of(L, I, P, L));
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(I, I));
     private static final MethodHandle IF_NAMETOINDEX = bind("if_nametoindex", FunctionDescriptor.of(I, P));
-    private static final MethodHandle SCHED_SETSCHEDULER = bind("sched_setscheduler", FunctionDescriptor.of(I, I, I, P));
-    private static final int SCHED_RR = 2;
 
     /** One capture buffer per thread: errno is per thread too. */
     private static final ThreadLocal<MemorySegment> STATE = ThreadLocal.withInitial(
@@ -234,23 +232,6 @@ public final class Libc {
                 throw new NativeException("if_nametoindex(" + name + ")", errno(st));
             }
             return idx;
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /**
-     * Puts the calling thread in the SCHED_RR real-time class at the given priority (1..99), as
-     * keepalived does for its VRRP process: a busy machine must not delay adverts and heartbeats.
-     * Returns false (and changes nothing) where the kernel refuses it.
-     */
-    public static boolean realtimeCurrentThread(int priority) {
-        MemorySegment st = STATE.get();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment param = a.allocate(I);
-            param.set(I, 0, priority);
-            int r = (int) SCHED_SETSCHEDULER.invokeExact(st, 0, SCHED_RR, param);
-            return r == 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }
