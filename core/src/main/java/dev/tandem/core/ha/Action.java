@@ -3,6 +3,7 @@ package dev.tandem.core.ha;
 import dev.tandem.core.net.Cidr;
 import dev.tandem.core.net.IpAddress;
 import java.util.List;
+import java.util.Map;
 
 /** What a node core asks the outside world to do, in order. */
 public sealed interface Action {
@@ -21,6 +22,9 @@ public sealed interface Action {
 
     /** Send one heartbeat (state, effective priority) on every dedicated path to every peer. */
     record SendHeartbeat(NodeState state, int priority) implements Action {}
+
+    /** Tell every peer this node's compare-mode path group results (they changed). */
+    record SendHealth(Map<String, Boolean> pathGroups) implements Action {}
 
     /** Tell every peer over the channel that this node gave up the active role. */
     record SendRelease(String why) implements Action {}

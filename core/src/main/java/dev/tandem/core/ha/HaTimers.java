@@ -5,9 +5,15 @@ package dev.tandem.core.ha;
  *
  * @param electionDelayMs -1 means "the master-down interval"
  * @param announceRefreshMs 0 means no periodic re-announcement
+ * @param promotionHoldMs extra wait after the active is found silent on every path before taking over
  */
 public record HaTimers(int advertIntervalMs, long electionDelayMs, long preemptionHoldMs,
-                       int announceCount, int announceSpacingMs, int announceRefreshMs) {
+                       int announceCount, int announceSpacingMs, int announceRefreshMs, long promotionHoldMs) {
+
+    public HaTimers(int advertIntervalMs, long electionDelayMs, long preemptionHoldMs,
+                    int announceCount, int announceSpacingMs, int announceRefreshMs) {
+        this(advertIntervalMs, electionDelayMs, preemptionHoldMs, announceCount, announceSpacingMs, announceRefreshMs, 0);
+    }
 
     public HaTimers {
         if (advertIntervalMs < 10 || advertIntervalMs > 40950 || advertIntervalMs % 10 != 0) {
@@ -15,7 +21,7 @@ public record HaTimers(int advertIntervalMs, long electionDelayMs, long preempti
                     + advertIntervalMs);
         }
         if (electionDelayMs < -1 || preemptionHoldMs < 0 || announceCount < 1 || announceSpacingMs < 1
-                || announceRefreshMs < 0) {
+                || announceRefreshMs < 0 || promotionHoldMs < 0) {
             throw new IllegalArgumentException("timer out of range");
         }
     }
@@ -29,20 +35,26 @@ public record HaTimers(int advertIntervalMs, long electionDelayMs, long preempti
         };
     }
 
+    public HaTimers withPromotionHoldMs(long v) {
+        return new HaTimers(advertIntervalMs, electionDelayMs, preemptionHoldMs, announceCount, announceSpacingMs,
+                announceRefreshMs, v);
+    }
+
     public int advertIntervalCs() {
         return advertIntervalMs / 10;
     }
 
     public HaTimers withAdvertIntervalMs(int v) {
-        return new HaTimers(v, electionDelayMs, preemptionHoldMs, announceCount, announceSpacingMs, announceRefreshMs);
+        return new HaTimers(v, electionDelayMs, preemptionHoldMs, announceCount, announceSpacingMs, announceRefreshMs, promotionHoldMs);
     }
 
     public HaTimers withPreemptionHoldMs(long v) {
-        return new HaTimers(advertIntervalMs, electionDelayMs, v, announceCount, announceSpacingMs, announceRefreshMs);
+        return new HaTimers(advertIntervalMs, electionDelayMs, v, announceCount, announceSpacingMs, announceRefreshMs, promotionHoldMs);
     }
 
     public HaTimers withElectionDelayMs(long v) {
-        return new HaTimers(advertIntervalMs, v, preemptionHoldMs, announceCount, announceSpacingMs, announceRefreshMs);
+        return new HaTimers(advertIntervalMs, v, preemptionHoldMs, announceCount, announceSpacingMs, announceRefreshMs,
+                promotionHoldMs);
     }
 
     /** RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256. */

@@ -1,6 +1,7 @@
 package dev.tandem.core.ha;
 
 import dev.tandem.core.net.IpAddress;
+import java.util.Map;
 
 /** What the outside world tells a node core. Time is passed beside the input, never read. */
 public sealed interface Input {
@@ -32,6 +33,19 @@ public sealed interface Input {
 
     /** The active peer gave up the role and said so over the channel (faster than priority 0). */
     record PeerReleased(String peer, String why) implements Input {}
+
+    /** One ICMP echo to a path group destination: answered or not (error says why, may be empty). */
+    record ProbeResult(String group, String destination, boolean ok, String error) implements Input {}
+
+    /** One run of a service check or self-check. */
+    record CheckResult(String check, boolean ok, String detail) implements Input {}
+
+    /** A peer's results for the compare-mode path groups: group → the peer reaches it. */
+    record PeerHealth(String peer, Map<String, Boolean> pathGroups) implements Input {
+        public PeerHealth {
+            pathGroups = Map.copyOf(pathGroups);
+        }
+    }
 
     enum CommandKind { SUSPEND, RESUME, DEMOTE }
 }

@@ -1,5 +1,7 @@
 package dev.tandem.core.ha;
 
+import dev.tandem.core.health.HealthMonitors;
+import dev.tandem.core.health.HealthSpec;
 import dev.tandem.core.net.Cidr;
 import dev.tandem.core.net.IpAddress;
 import dev.tandem.core.vrrp.RejectReason;
@@ -69,6 +71,17 @@ public final class NodeCore {
     private long nextHeartbeatAt = NEVER;
     private boolean advertsSilentAlarm;
 
+    // health monitors (SPEC §3) and the FAULT / flap-max rules
+    private final HealthMonitors health;
+    private HealthMonitors.Verdict verdict;
+    private int penalty;
+    private final Map<String, String> heldNoted = new LinkedHashMap<>();
+    /** When every FAULT cause cleared (NEVER: a cause is present, or not in FAULT). */
+    private long faultClearedAt = NEVER;
+    private int flapCount;
+    private long lastFaultEntryAt = Long.MIN_VALUE;
+    private boolean flapSuspended;
+
     /** What this node knows of one peer on one dedicated path. */
     private static final class PathView {
         final String peer;
@@ -108,6 +121,7 @@ public final class NodeCore {
             }
         }
         this.advertIntervalNanos = spec.timers().advertIntervalMs() * MS;
+        this.health = new HealthMonitors(spec.health());
         for (InstanceSpec i : spec.instances()) {
             instances.add(new VrrpInstance(i, advertIntervalNanos));
             interfaces.add(i.iface());
@@ -122,9 +136,17 @@ public final class NodeCore {
         return state;
     }
 
-    /** Effective priority: the configured one while eligible, 0 in FAULT/SUSPENDED/STOPPED. */
+    /**
+     * Effective priority: the configured one minus the weights of failed monitors while eligible (at
+     * least 1), 0 in FAULT/SUSPENDED/STOPPED.
+     */
     public int effectivePriority() {
-        return state != null && state.eligible() ? spec.priority() : 0;
+        return state != null && state.eligible() ? electionPriority() : 0;
+    }
+
+    /** The priority this node stands for election with: configured minus monitor weights, at least 1. */
+    private int electionPriority() {
+        return penalty == 0 ? spec.priority() : Math.max(1, Math.min(254, spec.priority() - penalty));
     }
 
     /** The master-down interval this node uses for its own advert interval (the election delay default). */
@@ -138,6 +160,7 @@ public final class NodeCore {
             throw new IllegalStateException("start() called twice");
         }
         begin(time);
+        health.start(now, initiallyDown);
         for (String l : initiallyDown) {
             if (interfaces.contains(l)) {
                 linksDown.add(l);
@@ -161,6 +184,7 @@ public final class NodeCore {
         }
         if (!linksDown.isEmpty()) {
             transition(NodeState.FAULT, "interface(s) " + linksDown + " down at start");
+            faultClearedAt = NEVER;
         } else if (spec.owner()) {
             becomeActive("address owner (priority 255) starts as master");
         } else {
@@ -194,6 +218,9 @@ public final class NodeCore {
             case Input.Heartbeat h -> onHeartbeat(h);
             case Input.ChannelClosed c -> onChannelClosed(c);
             case Input.PeerReleased r -> onPeerReleased(r);
+            case Input.ProbeResult p -> healthEvents(health.onProbe(now, p.group(), p.destination(), p.ok(), p.error()), true);
+            case Input.CheckResult c -> healthEvents(health.onCheck(now, c.check(), c.ok(), c.detail()), false);
+            case Input.PeerHealth h -> health.onPeerReport(h.peer(), h.pathGroups());
         }
         fireTimers();
         return finish();
@@ -203,11 +230,13 @@ public final class NodeCore {
     public long nextDeadline() {
         long d = switch (state) {
             case INITIAL -> Math.min(Math.max(Math.max(electionDeadline, allSilentAt()), linksSilentAt()), releaseAt());
-            case PASSIVE -> Math.min(promotionAt(), releaseAt());
+            case PASSIVE -> Math.min(plus(promotionAt(), spec.timers().promotionHoldMs() * MS), releaseAt());
             case ACTIVE -> Math.min(nextAdvertAt, nextAnnounceAt);
+            case FAULT -> faultClearedAt == NEVER ? NEVER : plus(faultClearedAt, spec.health().monitorFailHoldDownMs() * MS);
             default -> NEVER;
         };
         if (state != NodeState.STOPPED) {
+            d = Math.min(d, verdict == null ? NEVER : verdict.nextChangeAt());
             d = Math.min(d, nextHeartbeatAt);
             for (Map<String, PathView> m : paths.values()) {
                 for (PathView v : m.values()) {
@@ -312,6 +341,7 @@ public final class NodeCore {
                 }
             }
             checkPaths();
+            judgeHealth();
         }
         switch (state) {
             case INITIAL -> {
@@ -328,7 +358,7 @@ public final class NodeCore {
                 VrrpInstance r = firstReleasedSilent();
                 if (r != null) {
                     becomeActive(releaseCause(r));
-                } else if (now >= promotionAt()) {
+                } else if (now >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS)) {
                     becomeActive(links.enabled() ? allPathsCause() : silenceCause());
                 } else if (allSilent() && !advertsSilentAlarm) {
                     advertsSilentAlarm = true;
@@ -338,7 +368,7 @@ public final class NodeCore {
             }
             case ACTIVE -> {
                 if (now >= nextAdvertAt) {
-                    sendAdverts(spec.priority(), null);
+                    sendAdverts(electionPriority(), null);
                     nextAdvertAt += advertIntervalNanos;
                     if (nextAdvertAt <= now) { // we were not stepped in time: do not send a burst
                         nextAdvertAt = now + advertIntervalNanos;
@@ -463,6 +493,9 @@ public final class NodeCore {
             v.reportedAlive = true;
             event(HaEvent.Kind.INFO, spec.name() + ": " + v.path + " link to " + v.peer + " is up (heartbeats, peer "
                     + h.peerState() + ")");
+            if (health.hasCompareGroups()) {
+                emit(new Action.SendHealth(health.compareReport())); // the peer compares with what we reach
+            }
         }
         if (h.peerState() != NodeState.ACTIVE) {
             return;
@@ -472,14 +505,14 @@ public final class NodeCore {
             enterPassive(h.peer() + " is ACTIVE (priority " + h.peerPriority() + ", heard on the " + h.path() + " link)");
         } else if (state == NodeState.ACTIVE) {
             // two actives that can hear each other on a dedicated path: the election rules pick one
-            boolean theyWin = h.peerPriority() > spec.priority()
-                    || (h.peerPriority() == spec.priority() && h.peer().compareTo(spec.name()) > 0);
+            boolean theyWin = h.peerPriority() > electionPriority()
+                    || (h.peerPriority() == electionPriority() && h.peer().compareTo(spec.name()) > 0);
             if (theyWin) {
                 leaveActive(NodeState.PASSIVE, true, h.peer() + " is also ACTIVE with priority " + h.peerPriority()
-                        + " > " + spec.priority() + " (heard on the " + h.path() + " link)");
+                        + " > " + electionPriority() + " (heard on the " + h.path() + " link)");
             } else if (lastAssertAt == Long.MIN_VALUE || now - lastAssertAt >= advertIntervalNanos) {
                 lastAssertAt = now;
-                sendAdverts(spec.priority(), null);
+                sendAdverts(electionPriority(), null);
                 announceRemaining = spec.timers().announceCount();
                 nextAnnounceAt = now;
                 rateLimitedWarning(h.peer() + " is also ACTIVE (priority " + h.peerPriority() + ", " + h.path()
@@ -536,7 +569,7 @@ public final class NodeCore {
                 continue;
             }
             for (PathView v : e.getValue().values()) {
-                if (v.alive && v.peerState != null && v.peerState.eligible() && v.peerPriority > spec.priority()) {
+                if (v.alive && v.peerState != null && v.peerState.eligible() && v.peerPriority > electionPriority()) {
                     return false;
                 }
             }
@@ -594,11 +627,12 @@ public final class NodeCore {
             inst.masterDownAt = now + HaTimers.skewNanos(spec.priority(), inst.masterIntervalNanos);
             return;
         }
-        boolean preempting = spec.preempt() && adv.priority() < spec.priority() && now >= preemptAllowedAt;
+        boolean preempting = spec.preempt() && adv.priority() < electionPriority() && now >= preemptAllowedAt;
         if (preempting) {
             // RFC 5798 §6.4.2 discards the advert and lets the master-down timer run out; the outcome is
             // the same, sooner: the master has a lower priority and the hold has passed.
-            becomeActive("preempting " + from + " (priority " + adv.priority() + " < " + spec.priority() + ") on "
+            assert now >= preemptAllowedAt : "preempting before the hold";
+            becomeActive("preempting " + from + " (priority " + adv.priority() + " < " + electionPriority() + ") on "
                     + inst.spec.label() + " after the preemption hold of " + ms(spec.timers().preemptionHoldMs() * MS));
             return;
         }
@@ -614,12 +648,12 @@ public final class NodeCore {
 
     private void masterReceive(VrrpInstance inst, VrrpAdvert adv, IpAddress from) {
         if (adv.priority() == 0) {
-            sendAdverts(spec.priority(), inst); // RFC 5798 §6.4.3: answer at once so backups learn the master
+            sendAdverts(electionPriority(), inst); // RFC 5798 §6.4.3: answer at once so backups learn the master
             // another node just gave up a role we hold (a healed split): neighbours may still point at it
             reannounce(from + " released (priority 0) on " + inst.spec.label() + " while " + spec.name() + " is master");
             return;
         }
-        int mine = spec.priority();
+        int mine = electionPriority();
         boolean theyWin = adv.priority() > mine
                 || (adv.priority() == mine && from.compareTo(inst.spec.sourceAddress()) > 0);
         if (theyWin) {
@@ -651,26 +685,126 @@ public final class NodeCore {
     }
 
     private void onLink(Input.LinkChanged l) {
+        healthEvents(health.onLink(now, l.iface(), l.up()), false);
         if (!interfaces.contains(l.iface())) {
             return;
         }
         boolean changed = l.up() ? linksDown.remove(l.iface()) : linksDown.add(l.iface());
-        if (!changed) {
-            return;
+        if (changed && !l.up() && state.eligible()) {
+            // no hold timer: this node can no longer speak on that segment
+            enterFault("interface " + l.iface() + " of a virtual group went down");
         }
-        if (!l.up()) {
-            if (state.eligible() || state == NodeState.SUSPENDED) {
-                String cause = "interface " + l.iface() + " went down";
-                if (state == NodeState.ACTIVE) {
-                    leaveActive(NodeState.FAULT, true, cause + "; sent priority 0 on the working segments");
-                } else {
-                    transition(NodeState.FAULT, cause);
+        // coming back up: judgeHealth() leaves FAULT once every cause cleared and the hold down passed
+    }
+
+    private void healthEvents(List<String> texts, boolean shareCompare) {
+        for (String t : texts) {
+            event(HaEvent.Kind.MONITOR, spec.name() + ": " + t);
+        }
+        if (shareCompare && !texts.isEmpty() && health.hasCompareGroups()) {
+            emit(new Action.SendHealth(health.compareReport()));
+        }
+    }
+
+    /** Whether a peer is heard on any dedicated path now. */
+    private boolean peerAlive(String peer) {
+        Map<String, PathView> m = paths.get(peer);
+        if (m != null) {
+            for (PathView v : m.values()) {
+                if (v.alive) {
+                    return true;
                 }
+            }
+        }
+        return false;
+    }
+
+    /** The monitors' verdict applied to the node: FAULT, priority penalty, hold down, handover. */
+    private void judgeHealth() {
+        verdict = health.evaluate(now, state == NodeState.ACTIVE, this::peerAlive);
+        for (Map.Entry<String, String> e : verdict.held().entrySet()) {
+            if (!e.getValue().equals(heldNoted.get(e.getKey()))) {
+                event(HaEvent.Kind.MONITOR, spec.name() + ": " + e.getValue());
+            }
+        }
+        heldNoted.keySet().retainAll(verdict.held().keySet());
+        heldNoted.putAll(verdict.held());
+        if (verdict.penalty() != penalty) {
+            int before = electionPriority();
+            penalty = verdict.penalty();
+            event(HaEvent.Kind.INFO, spec.name() + ": effective priority " + before + " -> " + electionPriority()
+                    + (penalty == 0 ? " (every weighted monitor up)" : ": " + verdict.weightText()));
+        }
+        boolean faulty = !linksDown.isEmpty() || !verdict.faults().isEmpty();
+        if (faulty) {
+            faultClearedAt = NEVER;
+            if (state.eligible()) {
+                enterFault(verdict.faults().isEmpty() ? "interface(s) " + linksDown + " down" : verdict.faultText());
             }
             return;
         }
-        if (state == NodeState.FAULT && linksDown.isEmpty()) {
-            recover("interface " + l.iface() + " came back up; all interfaces up");
+        if (state == NodeState.FAULT) {
+            if (faultClearedAt == NEVER) {
+                faultClearedAt = now;
+            }
+            long holdDown = spec.health().monitorFailHoldDownMs() * MS;
+            if (now >= plus(faultClearedAt, holdDown)) {
+                recover("every monitor and interface up" + (holdDown > 0 ? " for the monitor fail hold down of "
+                        + ms(holdDown) : ""));
+            }
+            return;
+        }
+        if (state == NodeState.ACTIVE && penalty > 0) {
+            handOverIfOutranked();
+        }
+    }
+
+    /**
+     * A weighted monitor lowered this active node below a live, healthy passive peer: hand the role
+     * over (a health decision, not preemption, so it happens with preemption off too). Only while a
+     * penalty applies: a passive peer with a higher configured priority alone never takes the role
+     * without preemption.
+     */
+    private void handOverIfOutranked() {
+        int mine = electionPriority();
+        for (Map<String, PathView> m : paths.values()) {
+            for (PathView v : m.values()) {
+                if (v.alive && v.peerState == NodeState.PASSIVE && v.peerPriority > mine) {
+                    leaveActive(NodeState.PASSIVE, true, v.peer + " has priority " + v.peerPriority
+                            + " > effective priority " + mine + " of " + spec.name() + " (" + verdict.weightText()
+                            + "); handing over");
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * Enters FAULT (from an eligible state), counting flaps: at the flap max the node goes
+     * SUSPENDED instead, until an operator resumes it.
+     */
+    private void enterFault(String cause) {
+        assert state.eligible();
+        HealthSpec h = spec.health();
+        if (lastFaultEntryAt != Long.MIN_VALUE && now - lastFaultEntryAt >= h.flapQuietMs() * MS) {
+            flapCount = 0; // quiet long enough: the count clears
+        }
+        boolean chained = lastFaultEntryAt != Long.MIN_VALUE && now - lastFaultEntryAt <= h.flapWindowMs() * MS;
+        flapCount = chained ? flapCount + 1 : 1;
+        lastFaultEntryAt = now;
+        NodeState next = NodeState.FAULT;
+        String text = cause;
+        if (h.flapMax() > 0 && flapCount >= h.flapMax()) {
+            flapSuspended = true;
+            next = NodeState.SUSPENDED;
+            text = cause + "; entered FAULT " + flapCount + " times, each within " + minutes(h.flapWindowMs())
+                    + " of the previous (flap max " + h.flapMax() + "): SUSPENDED until `tandem resume`";
+        }
+        faultClearedAt = NEVER;
+        if (state == NodeState.ACTIVE) {
+            leaveActive(next, true, text + "; sent priority 0 on the working segments");
+        } else {
+            transition(next, text);
         }
     }
 
@@ -687,10 +821,15 @@ public final class NodeCore {
             }
             case RESUME -> {
                 event(HaEvent.Kind.COMMAND, "resume requested by " + c.who());
-                if (!suspended) {
+                if (!suspended && !flapSuspended) {
                     return;
                 }
+                if (flapSuspended) {
+                    event(HaEvent.Kind.INFO, spec.name() + ": flap count (" + flapCount + ") cleared by " + c.who());
+                }
                 suspended = false;
+                flapSuspended = false;
+                flapCount = 0;
                 if (state == NodeState.SUSPENDED) {
                     recover("resumed by " + c.who());
                 }
@@ -718,14 +857,18 @@ public final class NodeCore {
 
     /** Back from FAULT or SUSPENDED: the node listens again like a new backup. */
     private void recover(String cause) {
-        if (!linksDown.isEmpty()) {
-            transition(NodeState.FAULT, cause + "; but interface(s) " + linksDown + " still down");
+        HealthMonitors.Verdict v = health.evaluate(now, false, this::peerAlive);
+        if (!linksDown.isEmpty() || !v.faults().isEmpty()) {
+            faultClearedAt = NEVER;
+            transition(NodeState.FAULT, cause + "; but " + (linksDown.isEmpty() ? v.faultText()
+                    : "interface(s) " + linksDown + " still down"));
             return;
         }
-        if (suspended) {
-            transition(NodeState.SUSPENDED, cause + "; still suspended by an operator");
+        if (suspended || flapSuspended) {
+            transition(NodeState.SUSPENDED, cause + "; still suspended " + (suspended ? "by an operator" : "(flap max)"));
             return;
         }
+        faultClearedAt = NEVER;
         if (spec.owner()) {
             becomeActive(cause + "; address owner (priority 255) takes the role at once");
             return;
@@ -751,7 +894,7 @@ public final class NodeCore {
 
     private void becomeActive(String cause) {
         assert linksDown.isEmpty() : "becoming ACTIVE with links down " + linksDown;
-        assert !suspended : "becoming ACTIVE while suspended";
+        assert !suspended && !flapSuspended : "becoming ACTIVE while suspended";
         electionDeadline = NEVER;
         transition(NodeState.ACTIVE, cause);
         for (VrrpInstance i : instances) {
@@ -761,7 +904,7 @@ public final class NodeCore {
                 emit(new Action.AddAddress(i.spec.iface(), c));
             }
         }
-        sendAdverts(spec.priority(), null);
+        sendAdverts(electionPriority(), null);
         nextAdvertAt = now + advertIntervalNanos;
         announceRemaining = spec.timers().announceCount();
         nextAnnounceAt = now;
@@ -908,9 +1051,11 @@ public final class NodeCore {
 
     private List<Action> finish() {
         assert state != NodeState.ACTIVE || linksDown.isEmpty() : "ACTIVE with links down " + linksDown;
-        assert state != NodeState.ACTIVE || !suspended : "ACTIVE while suspended";
+        assert state != NodeState.ACTIVE || !(suspended || flapSuspended) : "ACTIVE while suspended";
+        assert state != NodeState.ACTIVE || verdict == null || verdict.faults().isEmpty() : "ACTIVE with a failed monitor";
         assert state == NodeState.ACTIVE || nextAdvertAt == NEVER : state + " with an advert timer running";
-        assert state != NodeState.FAULT || !linksDown.isEmpty() : "FAULT with every link up";
+        assert state != NodeState.FAULT || !linksDown.isEmpty() || faultClearedAt != NEVER
+                || (verdict != null && !verdict.faults().isEmpty()) : "FAULT without a cause or hold down";
         assert state != NodeState.ACTIVE || nextAdvertAt > now : "advert timer in the past";
         assert nextDeadline() > now : state + ": next deadline not in the future";
         List<Action> result = out;
@@ -927,6 +1072,16 @@ public final class NodeCore {
             sb.append(i.spec.label());
         }
         return sb.toString();
+    }
+
+    /** "15 min" / "90 s" / "500 ms" for the long timers. */
+    static String minutes(long millis) {
+        return millis % 60_000 == 0 ? millis / 60_000 + " min" : millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+    }
+
+    /** a + b, saturating at NEVER (timers that never run out stay never). */
+    private static long plus(long a, long b) {
+        return a >= NEVER - b ? NEVER : a + b;
     }
 
     /** "32.2 ms" — by hand: String.format is slow the first time, and this runs during a takeover. */
@@ -949,12 +1104,13 @@ public final class NodeCore {
                     : i.masterAddress == null ? "-" : i.masterAddress.toString();
             long rej = i.rejected.values().stream().mapToLong(Long::longValue).sum();
             list.add(new NodeStatus.InstanceStatus(i.spec.label(), i.spec.vrid(), role, master,
-                    state == NodeState.ACTIVE ? spec.priority() : i.masterPriority, i.advertsSent,
+                    state == NodeState.ACTIVE ? electionPriority() : i.masterPriority, i.advertsSent,
                     i.advertsReceived, rej));
         }
         Map<String, Long> rej = new LinkedHashMap<>();
         rejected.forEach((k, v) -> rej.put(k.name(), v));
         return new NodeStatus(spec.name(), state, spec.priority(), effectivePriority(), list,
-                List.copyOf(recent), rej);
+                List.copyOf(recent), rej, health.status(), flapCount,
+                suspended ? "operator" : flapSuspended ? "flap max" : "");
     }
 }

@@ -1,5 +1,6 @@
 package dev.tandem.core.ha;
 
+import dev.tandem.core.health.HealthSpec;
 import dev.tandem.core.vrrp.ChecksumMode;
 import java.util.HashSet;
 import java.util.List;
@@ -7,12 +8,18 @@ import java.util.Set;
 
 /** Everything a node core needs to know about itself. */
 public record NodeSpec(String name, int priority, boolean preempt, boolean accept, ChecksumMode checksumMode,
-                       HaTimers timers, List<InstanceSpec> instances, PeerLinks links) {
+                       HaTimers timers, List<InstanceSpec> instances, PeerLinks links, HealthSpec health) {
+
+    /** A node without monitors. */
+    public NodeSpec(String name, int priority, boolean preempt, boolean accept, ChecksumMode checksumMode,
+                    HaTimers timers, List<InstanceSpec> instances, PeerLinks links) {
+        this(name, priority, preempt, accept, checksumMode, timers, instances, links, HealthSpec.none());
+    }
 
     /** A node whose only heartbeat path is VRRP itself. */
     public NodeSpec(String name, int priority, boolean preempt, boolean accept, ChecksumMode checksumMode,
                     HaTimers timers, List<InstanceSpec> instances) {
-        this(name, priority, preempt, accept, checksumMode, timers, instances, PeerLinks.none());
+        this(name, priority, preempt, accept, checksumMode, timers, instances, PeerLinks.none(), HealthSpec.none());
     }
 
 
@@ -30,6 +37,10 @@ public record NodeSpec(String name, int priority, boolean preempt, boolean accep
             }
         }
         instances = List.copyOf(instances);
+    }
+
+    public NodeSpec withHealth(HealthSpec h) {
+        return new NodeSpec(name, priority, preempt, accept, checksumMode, timers, instances, links, h);
     }
 
     public boolean owner() {

@@ -1,12 +1,14 @@
 package dev.tandem.core.ha;
 
+import dev.tandem.core.health.HealthMonitors;
 import java.util.List;
 import java.util.Map;
 
 /** A read-only snapshot of a node core for `tandem status`. */
 public record NodeStatus(String node, NodeState state, int priority, int effectivePriority,
                          List<InstanceStatus> instances, List<HaEvent> recentTransitions,
-                         Map<String, Long> rejectedByReason) {
+                         Map<String, Long> rejectedByReason, List<HealthMonitors.MonitorStatus> monitors,
+                         int flapCount, String suspendedBy) {
 
     /** role: MASTER / BACKUP / INIT (RFC 5798 names) for this instance. */
     public record InstanceStatus(String label, int vrid, String role, String master, int masterPriority,

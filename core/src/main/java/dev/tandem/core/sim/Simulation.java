@@ -8,6 +8,8 @@ import dev.tandem.core.ha.NodeCore;
 import dev.tandem.core.ha.NodeSpec;
 import dev.tandem.core.ha.NodeState;
 import dev.tandem.core.ha.PeerLinks;
+import dev.tandem.core.health.HealthSpec;
+import dev.tandem.core.health.MonitorSpec;
 import dev.tandem.core.net.Cidr;
 import dev.tandem.core.net.IpAddress;
 import dev.tandem.core.vrrp.ChecksumMode;
@@ -28,7 +30,10 @@ import java.util.SplittableRandom;
  * <p>Two phases: chaos (disturbances at random), then heal (every fault repaired, no loss, small
  * delay). Invariants:
  * <ol>
- *   <li>always: no node is ACTIVE while one of its VG interfaces is down (checked after every step);</li>
+ *   <li>always: no node is ACTIVE while one of its VG interfaces is down (checked after every step),
+ *   nor while its FAULT monitor (link group 'ext') has been down longer than the hold timers;</li>
+ *   <li>always: no node preempts before its preemption hold has passed since it started or last
+ *   became PASSIVE;</li>
  *   <li>once the network has been whole and stable for 3 master-down intervals (plus the election
  *   delay and preemption hold of nodes restarted at the heal), exactly one node is master of each
  *   VG, allowing a transient of at most one advert interval plus network delay (a preemption
@@ -87,6 +92,16 @@ public final class Simulation {
     private final long[] wakeAt;
     private final boolean[] suspendedByOp;
 
+    // health monitors: a FAULT link group on ext0, a compare-mode path group 'isp', a weighted check 'svc'
+    private final boolean monitored;
+    private final HealthSpec health;
+    private final long probeMs;
+    private final boolean[] extUp;
+    private final boolean[] ispReach;
+    private final boolean[] svcOk;
+    private final long[] extDownSince;
+    private final long[] preemptClockFrom;
+
     private Simulation(long seed, boolean tracing) {
         this.seed = seed;
         this.tracing = tracing;
@@ -127,6 +142,25 @@ public final class Simulation {
         incarnation = new int[nodeCount];
         wakeAt = new long[nodeCount];
         suspendedByOp = new boolean[nodeCount];
+        monitored = rng.nextInt(10) < 6;
+        long mdiMs = HaTimers.masterDownNanos(1, advertMs * MS) / MS;
+        probeMs = advertMs * (1 + rng.nextInt(5));
+        health = new HealthSpec(List.of(
+                new MonitorSpec.LinkGroup("ext", List.of("ext0"), false, MonitorSpec.Effect.toFault()),
+                new MonitorSpec.PathGroup("isp", List.of("192.0.2.1"), 1 + rng.nextInt(3), false, true,
+                        MonitorSpec.Effect.toFault()),
+                new MonitorSpec.ServiceCheck("svc", 1 + rng.nextInt(3), 1 + rng.nextInt(3),
+                        MonitorSpec.Effect.weight(1 + rng.nextInt(253)))),
+                false, rng.nextLong(0, 2L * advertMs), rng.nextLong(0, 5L * advertMs), rng.nextLong(0, 10L * advertMs),
+                rng.nextInt(4), 10 * mdiMs, 15 * mdiMs);
+        extUp = new boolean[nodeCount];
+        ispReach = new boolean[nodeCount];
+        svcOk = new boolean[nodeCount];
+        java.util.Arrays.fill(extUp, true);
+        java.util.Arrays.fill(ispReach, true);
+        java.util.Arrays.fill(svcOk, true);
+        extDownSince = new long[nodeCount];
+        preemptClockFrom = new long[nodeCount];
         loss = 0;
         delayBase = 50_000 + rng.nextLong(0, 450_000);
         jitter = 0;
@@ -152,7 +186,8 @@ public final class Simulation {
         sb.append("), ").append(segmentCount).append(" segment(s), ").append(vgCount).append(" VG(s), advert ")
                 .append(advertMs).append(" ms, preempt ").append(preempt).append(" hold ").append(preemptHoldMs)
                 .append(" ms, election delay ").append(electionDelayMs).append(" ms, checksum ").append(checksum)
-                .append(dedicated ? ", control+backup links with " + heartbeatMs + " ms heartbeats" : ", no dedicated links");
+                .append(dedicated ? ", control+backup links with " + heartbeatMs + " ms heartbeats" : ", no dedicated links")
+                .append(monitored ? ", monitors " + health : ", no monitors");
         return sb.toString();
     }
 
@@ -179,7 +214,8 @@ public final class Simulation {
             }
         }
         PeerLinks pl = dedicated ? new PeerLinks(peers, PATHS, heartbeatMs, 3, -1) : PeerLinks.none();
-        return new NodeSpec(name(n), priorities[n], preempt, true, checksum, t, list, pl);
+        return new NodeSpec(name(n), priorities[n], preempt, true, checksum, t, list, pl,
+                monitored ? health : HealthSpec.none());
     }
 
     private static String seg(int s) {
@@ -233,7 +269,8 @@ public final class Simulation {
         long mdi = HaTimers.masterDownNanos(1, advertMs * MS); // the longest master-down interval
         long chaosEnd = 30 * mdi + rng.nextLong(0, 10 * mdi);
         long maxElection = Math.max(electionDelayMs * MS, mdi);
-        long stableFrom = chaosEnd + 3 * mdi + maxElection + (preempt ? preemptHoldMs * MS : 0) + 2 * MS;
+        long stableFrom = chaosEnd + 3 * mdi + maxElection + (preempt ? preemptHoldMs * MS : 0) + 2 * MS
+                + (monitored ? (health.monitorFailHoldDownMs() + 4 * probeMs) * MS : 0);
         long end = stableFrom + 15 * mdi;
         long grace = advertMs * MS + 2 * 3 * MS;
 
@@ -243,6 +280,9 @@ public final class Simulation {
             at(startAt, new Disturb(() -> startNode(node), "start " + name(node)));
         }
         scheduleChaos(chaosEnd, mdi);
+        if (monitored) {
+            at(probeMs * MS, new Disturb(this::probeRound, null));
+        }
         at(chaosEnd, new Disturb(this::heal, "heal: all links up, partitions removed, no loss, crashed nodes restarted"));
 
         long badSince = -1;
@@ -261,7 +301,9 @@ public final class Simulation {
                 case DeliverInput d -> deliverInput(d);
                 case Wake w -> wake(w);
                 case Disturb d -> {
-                    log("** " + d.text);
+                    if (d.text != null) {
+                        log("** " + d.text);
+                    }
                     d.what.run();
                 }
             }
@@ -310,6 +352,10 @@ public final class Simulation {
                         + " link " + name(node) + "-" + name(other) + " restored"));
                 continue;
             }
+            if (monitored && rng.nextInt(3) == 0) {
+                scheduleMonitorChaos(t, Math.min(t + dur, chaosEnd), node);
+                continue;
+            }
             switch (rng.nextInt(9)) {
                 case 0 -> {
                     at(t, new Disturb(() -> setLink(node, s, false), name(node) + " " + seg(s) + " link down"));
@@ -351,7 +397,69 @@ public final class Simulation {
         }
     }
 
+    private void scheduleMonitorChaos(long t, long until, int node) {
+        switch (rng.nextInt(4)) {
+            case 0 -> {
+                at(t, new Disturb(() -> setExt(node, false), name(node) + " ext0 link down (link group 'ext')"));
+                at(until, new Disturb(() -> setExt(node, true), name(node) + " ext0 link up"));
+            }
+            case 1 -> {
+                at(t, new Disturb(() -> ispReach[node] = false, name(node) + " cannot reach 192.0.2.1"));
+                at(until, new Disturb(() -> ispReach[node] = true, name(node) + " reaches 192.0.2.1 again"));
+            }
+            case 2 -> {
+                at(t, new Disturb(() -> java.util.Arrays.fill(ispReach, false), "nobody reaches 192.0.2.1"));
+                at(until, new Disturb(() -> java.util.Arrays.fill(ispReach, true), "192.0.2.1 reachable again"));
+            }
+            default -> {
+                at(t, new Disturb(() -> svcOk[node] = false, name(node) + " service check 'svc' fails"));
+                at(until, new Disturb(() -> svcOk[node] = true, name(node) + " service check 'svc' passes"));
+            }
+        }
+        // a flap now and then: the same link bounces quickly, several times
+        if (rng.nextInt(4) == 0) {
+            for (int k = 1; k <= 3; k++) {
+                long b = t + k * (until - t) / 4;
+                at(b, new Disturb(() -> setExt(node, false), name(node) + " ext0 flaps down"));
+                at(b + 1, new Disturb(() -> setExt(node, true), name(node) + " ext0 flaps up"));
+            }
+        }
+    }
+
+    private void setExt(int n, boolean up) {
+        if (extUp[n] != up) {
+            extUp[n] = up;
+            extDownSince[n] = now;
+        }
+        if (cores[n] != null) {
+            execute(n, cores[n].step(now, new Input.LinkChanged("ext0", up)));
+        }
+    }
+
+    /** Every node runs its probe and its check once per probe period. */
+    private void probeRound() {
+        for (int n = 0; n < nodeCount; n++) {
+            if (cores[n] != null && cores[n].state() != NodeState.STOPPED) {
+                execute(n, cores[n].step(now, new Input.ProbeResult("isp", "192.0.2.1", ispReach[n],
+                        ispReach[n] ? "" : "simulated loss")));
+            }
+            if (cores[n] != null && cores[n].state() != NodeState.STOPPED) {
+                execute(n, cores[n].step(now, new Input.CheckResult("svc", svcOk[n], svcOk[n] ? "" : "exit 1")));
+            }
+        }
+        at(now + probeMs * MS, new Disturb(this::probeRound, null));
+    }
+
     private void heal() {
+        if (monitored) {
+            for (int n = 0; n < nodeCount; n++) {
+                if (!extUp[n]) {
+                    setExt(n, true);
+                }
+                ispReach[n] = true;
+                svcOk[n] = true;
+            }
+        }
         for (int p = 0; p < PATHS.size(); p++) {
             for (int a = 0; a < nodeCount; a++) {
                 for (int b = 0; b < nodeCount; b++) {
@@ -373,7 +481,7 @@ public final class Simulation {
             if (cores[n] == null || cores[n].state() == NodeState.STOPPED) {
                 startNode(n);
             }
-            if (suspendedByOp[n]) {
+            if (suspendedByOp[n] || "flap max".equals(cores[n].status().suspendedBy())) {
                 command(n, Input.CommandKind.RESUME);
             }
         }
@@ -394,6 +502,10 @@ public final class Simulation {
                 down.add(seg(s));
             }
         }
+        if (monitored && !extUp[n]) {
+            down.add("ext0");
+        }
+        preemptClockFrom[n] = now;
         execute(n, cores[n].start(now, down));
     }
 
@@ -452,7 +564,11 @@ public final class Simulation {
                 case Action.SendAdvert s -> send(n, s);
                 case Action.SendHeartbeat h -> heartbeat(n, h);
                 case Action.SendRelease r -> release(n, r);
-                case Action.Record r -> log(r.event().text());
+                case Action.SendHealth h -> shareHealth(n, h);
+                case Action.Record r -> {
+                    log(r.event().text());
+                    checkPreemption(n, r.event());
+                }
                 default -> { } // addresses and announcements have no effect on the simulated network
             }
         }
@@ -515,6 +631,31 @@ public final class Simulation {
                     break; // one path carries it
                 }
             }
+        }
+    }
+
+    private void shareHealth(int from, Action.SendHealth h) {
+        for (int to = 0; to < nodeCount; to++) {
+            for (int p = 0; p < PATHS.size(); p++) {
+                if (to != from && !pathCut[p][from][to]) {
+                    at(now + delayBase, new DeliverInput(to, from, p, new Input.PeerHealth(name(from), h.pathGroups())));
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Invariant: a preemptive takeover only after the hold since the node started or became PASSIVE. */
+    private void checkPreemption(int n, dev.tandem.core.ha.HaEvent e) {
+        if (e.kind() != dev.tandem.core.ha.HaEvent.Kind.TRANSITION) {
+            return;
+        }
+        String t = e.text();
+        if (t.contains(" -> PASSIVE") && !t.contains("INITIAL -> PASSIVE")) {
+            preemptClockFrom[n] = now;
+        } else if (t.contains(" -> ACTIVE: preempting") && now - preemptClockFrom[n] < preemptHoldMs * MS) {
+            violation = name(n) + " preempted " + fmt(now - preemptClockFrom[n]) + " after it started or became "
+                    + "PASSIVE, before its preemption hold of " + preemptHoldMs + " ms";
         }
     }
 
@@ -593,6 +734,11 @@ public final class Simulation {
         }
         if (suspendedByOp[n]) {
             violation = name(n) + " is ACTIVE while suspended";
+        }
+        long hold = (health.monitorFailHoldUpMs() + health.additionalMasterHoldUpMs()) * MS;
+        if (monitored && !extUp[n] && now - extDownSince[n] > hold) {
+            violation = name(n) + " is ACTIVE while its link group 'ext' has been down for " + fmt(now - extDownSince[n])
+                    + " (hold timers " + fmt(hold) + ")";
         }
     }
 
