@@ -65,6 +65,8 @@ public final class FailoverScenario {
     public static void reset(LabTopology lab) {
         for (String fw : List.of("fw1", "fw2")) {
             lab.restoreDataPlane(fw);
+            lab.blockServer(fw, false);
+            lab.setService(fw, true);
             for (String l : lab.firewallLinks()) {
                 lab.setLink(fw, l, true);
             }

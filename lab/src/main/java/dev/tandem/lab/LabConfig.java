@@ -2,8 +2,17 @@ package dev.tandem.lab;
 
 import java.nio.file.Path;
 
-/** The Tandem cluster file for the lab, with the knobs scenarios turn. */
-public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, boolean accept, boolean links) {
+/**
+ * The Tandem cluster file for the lab, with the knobs scenarios turn.
+ *
+ * @param monitors the monitors a real deployment would have: link group 'uplinks' (LAN + WAN of each
+ *                 firewall), path group 'server' (10.10.2.100, compare mode), service check 'svc'
+ *                 (weight 100: the dummy interface svc0 exists in the firewall's namespace), and the
+ *                 self-checks (IP forwarding, ruleset table inet tandem_fw)
+ * @param holdDownMs monitor fail hold down: time in FAULT before PASSIVE (3 s here, 1 min in production)
+ */
+public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, boolean accept, boolean links,
+                        boolean monitors, long holdDownMs) {
 
     public LabConfig {
         if (!profile.equals("default") && !profile.equals("aggressive")) {
@@ -12,28 +21,52 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
     }
 
     public static LabConfig of(String profile) {
-        return new LabConfig(profile, false, 1000, true, true);
+        return new LabConfig(profile, false, 1000, true, true, true, 3000);
     }
 
     public LabConfig withPreempt(boolean on, long holdMs) {
-        return new LabConfig(profile, on, holdMs, accept, links);
+        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs);
     }
 
     /** VRRP accept mode: false makes the active drop packets addressed to the VIPs. */
     public LabConfig withAccept(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, on, links);
+        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs);
     }
 
     /** Control link (10.10.3.0/30) and backup link over the data link (10.10.4.0/30): on by default. */
     public LabConfig withLinks(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs);
+    }
+
+    public LabConfig withMonitors(boolean on) {
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs);
+    }
+
+    public LabConfig withHoldDownMs(long ms) {
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms);
     }
 
     public int advertIntervalMs() {
         return profile.equals("aggressive") ? 10 : 300;
     }
 
+    /** The path group's probe interval: 3 lost probes find a dead path. */
+    public int probeIntervalMs() {
+        return profile.equals("aggressive") ? 100 : 200;
+    }
+
     String yaml(Path runDir) {
+        String monitorsYaml = !monitors ? "" : """
+                monitors:
+                  link_groups:
+                    - {name: uplinks, interfaces: [lan, wan], failure: any}
+                  path_groups:
+                    - {name: server, destinations: [10.10.2.100], interval_ms: %d, failures: 3, compare: true}
+                  service_checks:
+                    - {name: svc, command: [/usr/sbin/ip, link, show, dev, svc0], interval_ms: 250, timeout_ms: 1000,
+                       fall: 2, rise: 2, weight: 100}
+                  self_checks: {ip_forwarding: true, nft_table: inet tandem_fw}
+                """.formatted(probeIntervalMs());
         return """
                 # Tandem lab cluster (written by `tandem lab up`)
                 cluster:
@@ -41,7 +74,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   profile: %s
                   preempt: %s
                   accept: %s
-                  timers: {preemption_hold_ms: %d}
+                  timers: {preemption_hold_ms: %d, monitor_fail_hold_down_ms: %d}
                   run_dir: %s
                   security: {mode: tls, pki_dir: %s/pki}
                 virtual_groups:
@@ -52,10 +85,11 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                         addresses: [10.10.1.254/24, fd10:10:1::254/64]
                       - interface: wan
                         addresses: [10.10.2.254/24, fd10:10:2::254/64]
-                nodes:
-                  fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s}
-                  fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s}
-                """.formatted(profile, preempt, accept, preemptionHoldMs, runDir, runDir,
-                links ? ", control: 10.10.3.1, backup: 10.10.4.1" : "", links ? ", control: 10.10.3.2, backup: 10.10.4.2" : "");
+                %snodes:
+                  fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
+                  fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
+                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, monitorsYaml,
+                links ? ", control: 10.10.3.1, backup: 10.10.4.1" : "", monitors ? ", path_sources: {server: 10.10.2.1}" : "",
+                links ? ", control: 10.10.3.2, backup: 10.10.4.2" : "", monitors ? ", path_sources: {server: 10.10.2.2}" : "");
     }
 }

@@ -98,6 +98,7 @@ public final class LabTopology {
                 addr(fw, "data0", "10.10.4." + n + "/30");
                 Cmd.in(ns(fw), "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1");
                 nft(fw);
+                setService(fw, true);
             }
             Cmd.sh("ip", "-n", ns("client"), "route", "add", "default", "via", LAN_VIP);
             Cmd.sh("ip", "-n", ns("client"), "-6", "route", "add", "default", "via", "fd10:10:1::254");
@@ -267,6 +268,29 @@ public final class LabTopology {
 
     public void restoreDataPlane(String fw) {
         Cmd.run("ip", "netns", "exec", ns(fw), "nft", "delete", "table", "netdev", "tandem_crash");
+    }
+
+    /**
+     * The lab's stand-in for a service on a firewall: the dummy interface svc0, which the lab's
+     * service check 'svc' looks for. Deleting it makes that check fail on that firewall only.
+     */
+    public void setService(String fw, boolean up) {
+        boolean present = Cmd.run("ip", "-n", ns(fw), "link", "show", "dev", "svc0").code() == 0;
+        if (up && !present) {
+            Cmd.sh("ip", "-n", ns(fw), "link", "add", "svc0", "type", "dummy");
+        } else if (!up && present) {
+            Cmd.sh("ip", "-n", ns(fw), "link", "del", "svc0");
+        }
+    }
+
+    /** Makes the server unreachable from one firewall (its probes and forwarded traffic to 10.10.2.100 dropped). */
+    public void blockServer(String fw, boolean blocked) {
+        if (blocked) {
+            Cmd.in(ns(fw), "nft", "add table inet tandem_block; add chain inet tandem_block out { type filter hook "
+                    + "output priority -10; policy accept; }; add rule inet tandem_block out ip daddr 10.10.2.100 drop");
+        } else {
+            Cmd.run("ip", "netns", "exec", ns(fw), "nft", "delete", "table", "inet", "tandem_block");
+        }
     }
 
     public List<String> firewallLinks() {

@@ -20,7 +20,7 @@ public final class FrameCodec {
     public static final int MAX_FIELDS = 256;
 
     public enum Type {
-        HELLO(1), RELEASE(2), COMMAND(3);
+        HELLO(1), RELEASE(2), COMMAND(3), HEALTH(4);
 
         final int code;
 

@@ -234,6 +234,9 @@ public final class PeerChannel implements AutoCloseable {
         String reason = "closed by " + peer;
         try {
             c.send(FrameCodec.encode(FrameCodec.Type.HELLO, hello()));
+            if (!health.isEmpty()) {
+                c.send(FrameCodec.encode(FrameCodec.Type.HEALTH, health));
+            }
             InputStream in = s.getInputStream();
             for (long n = 0; open; n++) {
                 FrameCodec.Frame f = FrameCodec.read(in);
@@ -286,6 +289,20 @@ public final class PeerChannel implements AutoCloseable {
                         f.field(7), path, Instant.now()));
             }
             case RELEASE -> sink.input(new Input.PeerReleased(peer, f.field(0)));
+            case HEALTH -> {
+                Map<String, Boolean> groups = new java.util.TreeMap<>();
+                for (String field : f.fields()) {
+                    int eq = field.lastIndexOf('=');
+                    String v = eq < 0 ? "" : field.substring(eq + 1);
+                    if (eq <= 0 || !(v.equals("up") || v.equals("down"))) {
+                        sink.event("WARNING", "channel: malformed path group result '" + field + "' from " + peer
+                                + " (ignored)");
+                        continue;
+                    }
+                    groups.put(field.substring(0, eq), v.equals("up"));
+                }
+                sink.input(new Input.PeerHealth(peer, groups));
+            }
             case COMMAND -> {
                 Input.CommandKind k;
                 try {
@@ -316,6 +333,19 @@ public final class PeerChannel implements AutoCloseable {
         return null;
     }
 
+    private volatile List<String> health = List.of();
+
+    /** Tells every peer this node's compare-mode path group results now, and again after every hello. */
+    public void sendHealth(Map<String, Boolean> groups) {
+        List<String> f = new ArrayList<>();
+        groups.forEach((k, v) -> f.add(k + "=" + (v ? "up" : "down")));
+        health = List.copyOf(f);
+        byte[] frame = FrameCodec.encode(FrameCodec.Type.HEALTH, health);
+        if (!outbox.offer(() -> broadcast(frame))) { // the next hello repeats it
+            sink.event("WARNING", "channel: outbox full, path group results wait for the next hello");
+        }
+    }
+
     private List<String> hello() {
         List<String> f = new ArrayList<>(helloFields.get()); // node, role, state, priority, version, config, sessions, health
         while (f.size() < 8) {
@@ -329,6 +359,9 @@ public final class PeerChannel implements AutoCloseable {
         while (open) {
             sleep(helloIntervalMs);
             broadcast(FrameCodec.encode(FrameCodec.Type.HELLO, hello()));
+            if (!health.isEmpty()) {
+                broadcast(FrameCodec.encode(FrameCodec.Type.HEALTH, health));
+            }
         }
     }
 

@@ -7,7 +7,8 @@ import java.util.Map;
 public record ClusterConfig(
         ClusterSettings cluster,
         List<VirtualGroupConfig> virtualGroups,
-        Map<String, NodeConfig> nodes) {
+        Map<String, NodeConfig> nodes,
+        MonitorsConfig monitors) {
 
     public NodeConfig node(String name) {
         NodeConfig n = nodes.get(name);

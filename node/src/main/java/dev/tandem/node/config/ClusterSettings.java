@@ -23,4 +23,9 @@ public record ClusterSettings(
         int heartbeatIntervalMs,
         int heartbeatMisses,
         int helloIntervalMs,
-        long advertSilenceMs) {}
+        long advertSilenceMs,
+        long promotionHoldMs,
+        long monitorFailHoldUpMs,
+        long additionalMasterHoldUpMs,
+        long monitorFailHoldDownMs,
+        int flapMax) {}

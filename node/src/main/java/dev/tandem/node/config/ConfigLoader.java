@@ -1,6 +1,7 @@
 package dev.tandem.node.config;
 
 import dev.tandem.core.ha.HaTimers;
+import dev.tandem.core.health.HealthSpec;
 import dev.tandem.core.net.Cidr;
 import dev.tandem.core.net.IpAddress;
 import java.io.IOException;
@@ -199,15 +200,16 @@ public final class ConfigLoader {
     // ------------------------------------------------------------------ sections
 
     private ClusterConfig cluster(Object root) {
-        Map<String, Object> top = map(root, "", Set.of("cluster", "virtual_groups", "nodes"),
+        Map<String, Object> top = map(root, "", Set.of("cluster", "virtual_groups", "monitors", "nodes"),
                 Set.of("cluster", "virtual_groups", "nodes"));
         if (top == null) {
             return null;
         }
         ClusterSettings settings = settings(top.get("cluster"));
         List<VirtualGroupConfig> vgs = groups(top.get("virtual_groups"));
-        Map<String, NodeConfig> nodes = nodes(top.get("nodes"), vgs);
-        return new ClusterConfig(settings, vgs, nodes);
+        MonitorsConfig monitors = top.containsKey("monitors") ? monitors(top.get("monitors")) : MonitorsConfig.none();
+        Map<String, NodeConfig> nodes = nodes(top.get("nodes"), vgs, monitors);
+        return new ClusterConfig(settings, vgs, nodes, monitors);
     }
 
     private ClusterSettings settings(Object o) {
@@ -227,11 +229,18 @@ public final class ConfigLoader {
         long misses = 3;
         long hello = 1000;
         long silence = -1;
+        HealthSpec hp = HealthSpec.profile(profile);
+        long promotionHold = base.promotionHoldMs();
+        long holdUp = hp.monitorFailHoldUpMs();
+        long additional = hp.additionalMasterHoldUpMs();
+        long holdDown = hp.monitorFailHoldDownMs();
+        long flapMax = hp.flapMax();
         if (m.containsKey("timers")) {
             String tp = join(p, "timers");
             Map<String, Object> t = map(m.get("timers"), tp, Set.of("advert_interval_ms", "election_delay_ms",
                     "preemption_hold_ms", "heartbeat_interval_ms", "heartbeat_misses", "hello_interval_ms",
-                    "advert_silence_ms"), null);
+                    "advert_silence_ms", "promotion_hold_ms", "monitor_fail_hold_up_ms", "additional_master_hold_up_ms",
+                    "monitor_fail_hold_down_ms", "flap_max"), null);
             if (t != null) {
                 advert = number(t, "advert_interval_ms", tp, advert, 10, 40950);
                 if (advert % 10 != 0) {
@@ -244,6 +253,11 @@ public final class ConfigLoader {
                 misses = number(t, "heartbeat_misses", tp, misses, 1, 100);
                 hello = number(t, "hello_interval_ms", tp, hello, 10, 600_000);
                 silence = number(t, "advert_silence_ms", tp, -1, 0, 600_000);
+                promotionHold = number(t, "promotion_hold_ms", tp, promotionHold, 0, 3_600_000);
+                holdUp = number(t, "monitor_fail_hold_up_ms", tp, holdUp, 0, 3_600_000);
+                additional = number(t, "additional_master_hold_up_ms", tp, additional, 0, 3_600_000);
+                holdDown = number(t, "monitor_fail_hold_down_ms", tp, holdDown, 0, 86_400_000);
+                flapMax = number(t, "flap_max", tp, flapMax, 0, 100);
             }
         }
         boolean preempt = bool(m, "preempt", p, false);
@@ -285,7 +299,7 @@ public final class ConfigLoader {
         }
         return new ClusterSettings(name, profile, (int) advert, election, hold, preempt, accept, checksum, (int) count,
                 (int) spacing, (int) refresh, runDir, securityMode, pkiDir, (int) port, (int) heartbeat, (int) misses,
-                (int) hello, silence);
+                (int) hello, silence, promotionHold, holdUp, additional, holdDown, (int) flapMax);
     }
 
     private List<VirtualGroupConfig> groups(Object o) {
@@ -410,7 +424,171 @@ public final class ConfigLoader {
         return s;
     }
 
-    private Map<String, NodeConfig> nodes(Object o, List<VirtualGroupConfig> vgs) {
+    private static final Pattern MONITOR_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
+
+    private MonitorsConfig monitors(Object o) {
+        String p = "monitors";
+        Map<String, Object> m = map(o, p, Set.of("link_condition", "link_groups", "path_groups", "service_checks",
+                "self_checks"), null);
+        if (m == null) {
+            return MonitorsConfig.none();
+        }
+        Set<String> names = new HashSet<>();
+        boolean linkAll = "all".equals(choice(m, "link_condition", p, "any", Set.of("any", "all")));
+        List<MonitorsConfig.LinkGroup> links = new ArrayList<>();
+        if (m.containsKey("link_groups")) {
+            List<?> raw = list(m.get("link_groups"), join(p, "link_groups"));
+            for (int i = 0; i < raw.size(); i++) {
+                String gp = join(p, "link_groups") + "[" + i + "]";
+                Map<String, Object> g = map(raw.get(i), gp, Set.of("name", "interfaces", "failure", "weight"),
+                        Set.of("name", "interfaces"));
+                if (g == null) {
+                    continue;
+                }
+                String name = monitorName(g, gp, names);
+                List<String> ifaces = new ArrayList<>();
+                List<?> li = list(g.get("interfaces"), join(gp, "interfaces"));
+                if (li.isEmpty() && g.get("interfaces") instanceof List) {
+                    error(join(gp, "interfaces"), "at least one interface is required");
+                }
+                for (int k = 0; k < li.size(); k++) {
+                    if (!(li.get(k) instanceof String s) || !IFACE.matcher(s).matches()) {
+                        error(join(gp, "interfaces") + "[" + k + "]", "must be a logical interface name, got "
+                                + (li.get(k) == null ? "nothing" : kind(li.get(k))));
+                        continue;
+                    }
+                    ifaces.add(s);
+                }
+                boolean all = "all".equals(choice(g, "failure", gp, "any", Set.of("any", "all")));
+                links.add(new MonitorsConfig.LinkGroup(name, List.copyOf(ifaces), all, weight(g, gp)));
+            }
+        }
+        List<MonitorsConfig.PathGroup> paths = new ArrayList<>();
+        if (m.containsKey("path_groups")) {
+            List<?> raw = list(m.get("path_groups"), join(p, "path_groups"));
+            for (int i = 0; i < raw.size(); i++) {
+                String gp = join(p, "path_groups") + "[" + i + "]";
+                Map<String, Object> g = map(raw.get(i), gp, Set.of("name", "destinations", "interval_ms", "timeout_ms",
+                        "failures", "failure", "compare", "weight"), Set.of("name", "destinations"));
+                if (g == null) {
+                    continue;
+                }
+                String name = monitorName(g, gp, names);
+                List<String> dests = new ArrayList<>();
+                List<?> ld = list(g.get("destinations"), join(gp, "destinations"));
+                if (ld.isEmpty() && g.get("destinations") instanceof List) {
+                    error(join(gp, "destinations"), "at least one destination is required");
+                }
+                if (ld.size() > 64) {
+                    error(join(gp, "destinations"), ld.size() + " destinations: at most 64");
+                }
+                for (int k = 0; k < Math.min(ld.size(), 64); k++) {
+                    Object d = ld.get(k);
+                    if (!(d instanceof String s) || IpAddress.tryParse(s) == null) {
+                        error(join(gp, "destinations") + "[" + k + "]", "must be an IPv4 or IPv6 address (no prefix), got "
+                                + (d == null ? "nothing" : kind(d)));
+                        continue;
+                    }
+                    dests.add(IpAddress.parse(s).toString());
+                }
+                long interval = number(g, "interval_ms", gp, 1000, 10, 3_600_000);
+                long timeout = number(g, "timeout_ms", gp, interval, 1, 60_000);
+                if (timeout > interval) {
+                    error(join(gp, "timeout_ms"), timeout + " is longer than interval_ms " + interval);
+                    timeout = interval;
+                }
+                long failures = number(g, "failures", gp, 3, 1, 1000);
+                boolean all = "all".equals(choice(g, "failure", gp, "any", Set.of("any", "all")));
+                boolean compare = bool(g, "compare", gp, false);
+                paths.add(new MonitorsConfig.PathGroup(name, List.copyOf(dests), (int) interval, (int) timeout,
+                        (int) failures, all, compare, weight(g, gp)));
+            }
+        }
+        List<MonitorsConfig.ServiceCheck> checks = new ArrayList<>();
+        if (m.containsKey("service_checks")) {
+            List<?> raw = list(m.get("service_checks"), join(p, "service_checks"));
+            for (int i = 0; i < raw.size(); i++) {
+                String gp = join(p, "service_checks") + "[" + i + "]";
+                Map<String, Object> g = map(raw.get(i), gp, Set.of("name", "command", "unit", "interval_ms", "timeout_ms",
+                        "fall", "rise", "weight"), Set.of("name"));
+                if (g == null) {
+                    continue;
+                }
+                String name = monitorName(g, gp, names);
+                List<String> argv = new ArrayList<>();
+                String unit = null;
+                if (g.containsKey("command") == g.containsKey("unit")) {
+                    error(gp, "needs exactly one of command (a list: program and arguments) or unit (a systemd unit)");
+                } else if (g.containsKey("command")) {
+                    List<?> lc = list(g.get("command"), join(gp, "command"));
+                    if (lc.isEmpty() && g.get("command") instanceof List) {
+                        error(join(gp, "command"), "must name a program");
+                    }
+                    for (int k = 0; k < lc.size(); k++) {
+                        if (!(lc.get(k) instanceof String s) || s.isEmpty()) {
+                            error(join(gp, "command") + "[" + k + "]", "must be non-empty text, got "
+                                    + (lc.get(k) == null ? "nothing" : kind(lc.get(k))));
+                            continue;
+                        }
+                        argv.add(s);
+                    }
+                    if (!argv.isEmpty() && !argv.get(0).startsWith("/")) {
+                        error(join(gp, "command") + "[0]", "must be an absolute path (no PATH lookup), got '"
+                                + argv.get(0) + "'");
+                    }
+                } else {
+                    unit = string(g, "unit", gp, null);
+                    if (unit != null && !unit.matches("[A-Za-z0-9@_.:-]{1,255}")) {
+                        error(join(gp, "unit"), "'" + unit + "' is not a systemd unit name");
+                    }
+                }
+                long interval = number(g, "interval_ms", gp, 2000, 10, 3_600_000);
+                long timeout = number(g, "timeout_ms", gp, Math.min(interval, 1000), 1, 600_000);
+                long fall = number(g, "fall", gp, 2, 1, 1000);
+                long rise = number(g, "rise", gp, 2, 1, 1000);
+                checks.add(new MonitorsConfig.ServiceCheck(name, List.copyOf(argv), unit, (int) interval, (int) timeout,
+                        (int) fall, (int) rise, weight(g, gp)));
+            }
+        }
+        MonitorsConfig.SelfChecks self = MonitorsConfig.SelfChecks.none();
+        if (m.containsKey("self_checks")) {
+            String sp = join(p, "self_checks");
+            Map<String, Object> sc = map(m.get("self_checks"), sp, Set.of("ip_forwarding", "nft_table", "threads",
+                    "interval_ms"), null);
+            if (sc != null) {
+                String table = string(sc, "nft_table", sp, null);
+                if (table != null && !table.matches("(ip|ip6|inet|arp|bridge|netdev) [A-Za-z0-9_.-]{1,63}")) {
+                    error(join(sp, "nft_table"), "must be 'FAMILY NAME' (e.g. 'inet filter'), got '" + table + "'");
+                    table = null;
+                }
+                self = new MonitorsConfig.SelfChecks(bool(sc, "ip_forwarding", sp, false), table,
+                        bool(sc, "threads", sp, false), (int) number(sc, "interval_ms", sp, 1000, 10, 3_600_000));
+            }
+        }
+        return new MonitorsConfig(linkAll, List.copyOf(links), List.copyOf(paths), List.copyOf(checks), self);
+    }
+
+    private String monitorName(Map<String, Object> g, String path, Set<String> names) {
+        String name = string(g, "name", path, null);
+        if (name == null) {
+            return path;
+        }
+        if (!MONITOR_NAME.matcher(name).matches()) {
+            error(join(path, "name"), "monitor names are 1-63 of A-Z a-z 0-9 _ . -, got '" + name + "'");
+        } else if (name.startsWith("self.")) {
+            error(join(path, "name"), "names starting with 'self.' are the built-in self-checks'");
+        } else if (!names.add(name)) {
+            error(join(path, "name"), "another monitor is already named '" + name + "'");
+        }
+        return name;
+    }
+
+    /** weight: absent means a failure puts the node in FAULT. */
+    private int weight(Map<String, Object> g, String path) {
+        return (int) number(g, "weight", path, 0, 1, 254);
+    }
+
+    private Map<String, NodeConfig> nodes(Object o, List<VirtualGroupConfig> vgs, MonitorsConfig monitors) {
         Map<String, Object> m = map(o, "nodes", null, null);
         Map<String, NodeConfig> out = new LinkedHashMap<>();
         if (m == null) {
@@ -421,6 +599,14 @@ public final class ConfigLoader {
         }
         Set<String> logical = new LinkedHashSet<>(); // document order, so errors come in a stable order
         vgs.forEach(vg -> vg.segments().forEach(s -> logical.add(s.logicalInterface())));
+        Set<String> monitored = new LinkedHashSet<>(); // logical names watched by link groups only
+        monitors.linkGroups().forEach(g -> g.interfaces().forEach(i -> {
+            if (!logical.contains(i)) {
+                monitored.add(i);
+            }
+        }));
+        Set<String> pathGroups = new HashSet<>();
+        monitors.pathGroups().forEach(g -> pathGroups.add(g.name()));
         Map<Integer, String> priorities = new HashMap<>();
         int primaries = 0;
         for (Map.Entry<String, Object> e : m.entrySet()) {
@@ -428,7 +614,8 @@ public final class ConfigLoader {
             if (!NODE_NAME.matcher(e.getKey()).matches()) {
                 error(p, "node names are 1-31 of a-z, 0-9 and '-', starting with a letter or digit");
             }
-            Map<String, Object> n = map(e.getValue(), p, Set.of("role", "priority", "interfaces", "control", "backup"),
+            Map<String, Object> n = map(e.getValue(), p, Set.of("role", "priority", "interfaces", "control", "backup",
+                            "path_sources"),
                     Set.of("role", "priority", "interfaces"));
             if (n == null) {
                 continue;
@@ -453,8 +640,8 @@ public final class ConfigLoader {
                                 + (ie.getValue() == null ? "nothing" : kind(ie.getValue())));
                         continue;
                     }
-                    if (!logical.contains(ie.getKey()) && !segmentsIncomplete) {
-                        error(ip, "'" + ie.getKey() + "' is not used by any virtual group segment");
+                    if (!logical.contains(ie.getKey()) && !monitored.contains(ie.getKey()) && !segmentsIncomplete) {
+                        error(ip, "'" + ie.getKey() + "' is not used by any virtual group segment or link group");
                     }
                     ifaces.put(ie.getKey(), k);
                 }
@@ -463,13 +650,36 @@ public final class ConfigLoader {
                         error(join(p, "interfaces"), "no kernel interface for '" + l + "' (used by a virtual group)");
                     }
                 }
+                for (String l : monitored) {
+                    if (!im.containsKey(l)) {
+                        error(join(p, "interfaces"), "no kernel interface for '" + l + "' (used by a link group)");
+                    }
+                }
             }
             String control = linkAddress(n, "control", p);
             String backup = linkAddress(n, "backup", p);
             if (backup != null && control == null) {
                 error(join(p, "backup"), "a backup link needs a control link (nodes." + e.getKey() + ".control)");
             }
-            out.put(e.getKey(), new NodeConfig(e.getKey(), role, prio, Map.copyOf(ifaces), control, backup));
+            Map<String, String> sources = new LinkedHashMap<>();
+            if (n.containsKey("path_sources")) {
+                String sp = join(p, "path_sources");
+                Map<String, Object> sm = map(n.get("path_sources"), sp, null, null);
+                if (sm != null) {
+                    for (Map.Entry<String, Object> se : sm.entrySet()) {
+                        if (!pathGroups.contains(se.getKey())) {
+                            error(join(sp, se.getKey()), "no path group is named '" + se.getKey() + "'");
+                        } else if (!(se.getValue() instanceof String a) || IpAddress.tryParse(a) == null) {
+                            error(join(sp, se.getKey()), "must be this node's source address for the probes (no prefix), got "
+                                    + (se.getValue() == null ? "nothing" : kind(se.getValue())));
+                        } else {
+                            sources.put(se.getKey(), IpAddress.parse(a).toString());
+                        }
+                    }
+                }
+            }
+            out.put(e.getKey(), new NodeConfig(e.getKey(), role, prio, Map.copyOf(ifaces), control, backup,
+                    Map.copyOf(sources)));
         }
         for (String link : List.of("control", "backup")) {
             long with = out.values().stream().filter(x -> (link.equals("control") ? x.control() : x.backup()) != null).count();

@@ -4,7 +4,8 @@ import java.util.Map;
 
 /**
  * Node-local values: never synchronized between nodes. interfaces maps logical -> kernel name;
- * control and backup are this node's addresses on the control link and its backup (null: none).
+ * control and backup are this node's addresses on the control link and its backup (null: none);
+ * pathSources maps a path group to the source address of this node's probes (absent: the kernel's choice).
  */
 public record NodeConfig(String name, String role, int priority, Map<String, String> interfaces, String control,
-                         String backup) {}
+                         String backup, Map<String, String> pathSources) {}

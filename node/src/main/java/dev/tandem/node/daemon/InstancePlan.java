@@ -3,11 +3,14 @@ package dev.tandem.node.daemon;
 import dev.tandem.core.ha.HaTimers;
 import dev.tandem.core.ha.InstanceSpec;
 import dev.tandem.core.ha.NodeSpec;
+import dev.tandem.core.health.HealthSpec;
+import dev.tandem.core.health.MonitorSpec;
 import dev.tandem.core.net.Cidr;
 import dev.tandem.core.net.IpAddress;
 import dev.tandem.core.vrrp.ChecksumMode;
 import dev.tandem.node.config.ClusterConfig;
 import dev.tandem.node.config.ClusterSettings;
+import dev.tandem.node.config.MonitorsConfig;
 import dev.tandem.node.config.NodeConfig;
 import dev.tandem.node.config.VirtualGroupConfig;
 import java.util.ArrayList;
@@ -28,7 +31,7 @@ public final class InstancePlan {
 
     public static HaTimers timers(ClusterSettings c) {
         return new HaTimers(c.advertIntervalMs(), c.electionDelayMs(), c.preemptionHoldMs(), c.announceCount(),
-                c.announceSpacingMs(), c.announceRefreshMs());
+                c.announceSpacingMs(), c.announceRefreshMs(), c.promotionHoldMs());
     }
 
     /**
@@ -105,7 +108,49 @@ public final class InstancePlan {
         ClusterSettings c = cfg.cluster();
         ChecksumMode mode = "v2".equals(c.checksum()) ? ChecksumMode.V2 : ChecksumMode.RFC5798;
         return new NodeSpec(nodeName, node.priority(), c.preempt(), c.accept(), mode, timers(c), instances,
-                peerLinks(cfg, nodeName));
+                peerLinks(cfg, nodeName), health(cfg, nodeName));
+    }
+
+    public static final String SELF_IP_FORWARDING = "self.ip-forwarding";
+    public static final String SELF_NFT_TABLE = "self.nft-table";
+    public static final String SELF_THREADS = "self.threads";
+
+    /** The node's monitors for the core: link group interfaces mapped to this node's kernel names. */
+    public static HealthSpec health(ClusterConfig cfg, String nodeName) {
+        NodeConfig node = cfg.node(nodeName);
+        MonitorsConfig m = cfg.monitors();
+        ClusterSettings c = cfg.cluster();
+        List<MonitorSpec> list = new ArrayList<>();
+        for (MonitorsConfig.LinkGroup g : m.linkGroups()) {
+            List<String> kernel = new ArrayList<>();
+            for (String l : g.interfaces()) {
+                kernel.add(node.interfaces().getOrDefault(l, l));
+            }
+            list.add(new MonitorSpec.LinkGroup(g.name(), kernel, g.failOnAll(), effect(g.weight())));
+        }
+        for (MonitorsConfig.PathGroup g : m.pathGroups()) {
+            list.add(new MonitorSpec.PathGroup(g.name(), g.destinations(), g.failures(), g.failOnAll(), g.compare(),
+                    effect(g.weight())));
+        }
+        for (MonitorsConfig.ServiceCheck s : m.serviceChecks()) {
+            list.add(new MonitorSpec.ServiceCheck(s.name(), s.fall(), s.rise(), effect(s.weight())));
+        }
+        MonitorsConfig.SelfChecks self = m.selfChecks();
+        if (self.ipForwarding()) {
+            list.add(new MonitorSpec.ServiceCheck(SELF_IP_FORWARDING, 1, 1, MonitorSpec.Effect.toFault()));
+        }
+        if (self.nftTable() != null) {
+            list.add(new MonitorSpec.ServiceCheck(SELF_NFT_TABLE, 2, 1, MonitorSpec.Effect.toFault()));
+        }
+        if (self.threads()) {
+            list.add(new MonitorSpec.ServiceCheck(SELF_THREADS, 1, 1, MonitorSpec.Effect.toFault()));
+        }
+        return new HealthSpec(list, m.linkGroupsAll(), c.monitorFailHoldUpMs(), c.additionalMasterHoldUpMs(),
+                c.monitorFailHoldDownMs(), c.flapMax(), HealthSpec.FLAP_WINDOW_MS, HealthSpec.FLAP_QUIET_MS);
+    }
+
+    private static MonitorSpec.Effect effect(int weight) {
+        return weight == 0 ? MonitorSpec.Effect.toFault() : MonitorSpec.Effect.weight(weight);
     }
 
     /** The dedicated paths: "control" when every node has a control address, "backup" likewise. */

@@ -16,7 +16,10 @@ import dev.tandem.node.channel.HeartbeatPort;
 import dev.tandem.node.channel.PeerChannel;
 import dev.tandem.node.channel.Pki;
 import dev.tandem.node.config.ClusterConfig;
+import dev.tandem.node.config.MonitorsConfig;
 import dev.tandem.node.config.NodeConfig;
+import dev.tandem.node.monitor.PathProber;
+import dev.tandem.node.monitor.ServiceChecker;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,6 +71,8 @@ public final class NodeDaemon implements AutoCloseable {
     private boolean acceptRules;
     private PeerChannel channel;
     private final List<HeartbeatPort> heartbeatPorts = new ArrayList<>();
+    private final List<AutoCloseable> monitors = new ArrayList<>();
+    private volatile long loopAliveAt = System.nanoTime();
     private volatile dev.tandem.core.ha.NodeState publishedState = dev.tandem.core.ha.NodeState.INITIAL;
     private volatile int publishedPriority;
     public static final String VERSION = "0.1.0";
@@ -114,6 +119,7 @@ public final class NodeDaemon implements AutoCloseable {
         control.start();
 
         running = true;
+        startMonitors();
         // readers first: the election delay starts with core.start(), and an advert that arrives then
         // must be read (it waits in the queue until the loop runs, stepped at the start time)
         readers.forEach(Thread::start);
@@ -122,6 +128,68 @@ public final class NodeDaemon implements AutoCloseable {
         lastStepAt = t0;
         loop = Thread.ofPlatform().name("tandem-loop-" + nodeName).unstarted(() -> runLoop(first));
         loop.start();
+    }
+
+    /** Path probers and service checks: each on its own thread, results into the loop's queue. */
+    private void startMonitors() {
+        MonitorsConfig m = config.monitors();
+        NodeConfig me = config.node(nodeName);
+        for (MonitorsConfig.PathGroup g : m.pathGroups()) {
+            PathProber p = new PathProber(g, me.pathSources().get(g.name()), this::offer,
+                    text -> log.record("WARNING", nodeName + " " + text));
+            monitors.add(p);
+            p.start();
+        }
+        for (MonitorsConfig.ServiceCheck c : m.serviceChecks()) {
+            ServiceChecker.Probe probe = c.unit() != null ? ServiceChecker.unit(c.unit(), c.timeoutMs())
+                    : ServiceChecker.command(c.command(), c.timeoutMs());
+            monitors.add(new ServiceChecker(c.name(), c.intervalMs(), probe, this::offer));
+        }
+        MonitorsConfig.SelfChecks self = m.selfChecks();
+        if (self.ipForwarding()) {
+            monitors.add(new ServiceChecker(InstancePlan.SELF_IP_FORWARDING, self.intervalMs(),
+                    ServiceChecker.of(NodeDaemon::ipForwardingFailure), this::offer));
+        }
+        if (self.nftTable() != null) {
+            String[] ft = self.nftTable().split(" ");
+            ServiceChecker.Probe list = ServiceChecker.command(List.of("/usr/sbin/nft", "list", "table", ft[0], ft[1]), 2000);
+            monitors.add(new ServiceChecker(InstancePlan.SELF_NFT_TABLE, self.intervalMs(), () -> {
+                String f = list.failure();
+                return f == null ? null : "nftables table " + self.nftTable() + " not loaded (" + f + ")";
+            }, this::offer));
+        }
+        if (self.threads()) {
+            monitors.add(new ServiceChecker(InstancePlan.SELF_THREADS, self.intervalMs(),
+                    ServiceChecker.of(this::threadsFailure), this::offer));
+        }
+        for (AutoCloseable a : monitors) {
+            if (a instanceof ServiceChecker c) {
+                c.start();
+            }
+        }
+    }
+
+    private static String ipForwardingFailure() {
+        try {
+            String v4 = java.nio.file.Files.readString(Path.of("/proc/sys/net/ipv4/ip_forward")).strip();
+            return "1".equals(v4) ? null : "IPv4 forwarding is off (net.ipv4.ip_forward = " + v4 + ")";
+        } catch (java.io.IOException e) {
+            return "cannot read net.ipv4.ip_forward: " + e.getMessage();
+        }
+    }
+
+    /** The loop steps at least once a second; every reader thread must be alive. */
+    private String threadsFailure() {
+        long quiet = System.nanoTime() - loopAliveAt;
+        if (quiet > 3_000_000_000L) {
+            return "the event loop has not run for " + quiet / 1_000_000 + " ms";
+        }
+        for (Thread t : readers) {
+            if (!t.isAlive()) {
+                return "thread " + t.getName() + " has died";
+            }
+        }
+        return null;
     }
 
     private void startChannel(NodeSpec spec) throws Exception {
@@ -250,6 +318,7 @@ public final class NodeDaemon implements AutoCloseable {
                     log.record("WARNING", nodeName + " event loop ran " + (late / 100_000) / 10.0
                             + " ms after its deadline (host overloaded or the JVM paused)");
                 }
+                loopAliveAt = System.nanoTime();
                 long at = Math.max(lastStepAt, in == null ? System.nanoTime() : in.at());
                 lastStepAt = at;
                 List<Action> out;
@@ -307,6 +376,11 @@ public final class NodeDaemon implements AutoCloseable {
                         channel.sendRelease(r.why());
                     }
                 }
+                case Action.SendHealth h -> {
+                    if (channel != null) {
+                        channel.sendHealth(h.pathGroups());
+                    }
+                }
             }
         } catch (RuntimeException e) {
             // A failed kernel call is reported and the loop goes on: the HA decision stays correct.
@@ -334,6 +408,7 @@ public final class NodeDaemon implements AutoCloseable {
             case Action.Record r -> "record an event";
             case Action.SendHeartbeat h -> "send heartbeats";
             case Action.SendRelease r -> "send a release to the peers";
+            case Action.SendHealth h -> "send path group results to the peers";
         };
     }
 
@@ -386,6 +461,15 @@ public final class NodeDaemon implements AutoCloseable {
         for (Rtnetlink.Link l : r.links()) {
             links.put(l.name(), l);
         }
+        for (MonitorsConfig.LinkGroup g : config.monitors().linkGroups()) {
+            for (String logical : g.interfaces()) {
+                String iface = config.node(nodeName).interfaces().getOrDefault(logical, logical);
+                Rtnetlink.Link l = links.get(iface);
+                if (l == null || !l.up()) {
+                    down.add(iface); // a missing interface counts as down for its link group
+                }
+            }
+        }
         for (String iface : config.node(nodeName).interfaces().values()) {
             Rtnetlink.Link l = links.get(iface);
             if (l == null) {
@@ -437,6 +521,13 @@ public final class NodeDaemon implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        for (AutoCloseable m : monitors) {
+            try {
+                m.close();
+            } catch (Exception e) {
+                log.record("WARNING", nodeName + " closing a monitor: " + e.getMessage());
+            }
+        }
         heartbeatPorts.forEach(HeartbeatPort::close);
         if (channel != null) {
             channel.close();

@@ -28,6 +28,14 @@ public final class StatusReport {
                     .append(x.advertsSent()).append(",\"adverts_received\":").append(x.advertsReceived())
                     .append(",\"rejected\":").append(x.rejected()).append('}');
         }
+        b.append("],\"suspended_by\":").append(q(s.suspendedBy())).append(",\"flap_count\":").append(s.flapCount())
+                .append(",\"monitors\":[");
+        for (int i = 0; i < s.monitors().size(); i++) {
+            var m = s.monitors().get(i);
+            b.append(i == 0 ? "" : ",").append("{\"name\":").append(q(m.name())).append(",\"monitor\":")
+                    .append(q(m.label())).append(",\"effect\":").append(q(m.effect())).append(",\"up\":")
+                    .append(m.up()).append(",\"detail\":").append(q(m.detail())).append('}');
+        }
         b.append("],\"rejected_by_reason\":{");
         int k = 0;
         for (Map.Entry<String, Long> e : s.rejectedByReason().entrySet()) {
@@ -58,6 +66,17 @@ public final class StatusReport {
             b.append(String.format("  %-22s %4d  %-7s %-28s %5s %9d %9d %8d%n", x.label(), x.vrid(), x.role(), x.master(),
                     x.masterPriority() < 0 ? "-" : Integer.toString(x.masterPriority()), x.advertsSent(),
                     x.advertsReceived(), x.rejected()));
+        }
+        if (!s.monitors().isEmpty()) {
+            b.append(String.format("  %-36s %-10s %-5s %s%n", "monitor", "effect", "state", "detail"));
+            for (var m : s.monitors()) {
+                b.append(String.format("  %-36s %-10s %-5s %s%n", m.label(), m.effect(), m.up() ? "up" : "DOWN",
+                        m.detail()));
+            }
+        }
+        if (!s.suspendedBy().isEmpty() || s.flapCount() > 0) {
+            b.append("  suspended by: ").append(s.suspendedBy().isEmpty() ? "-" : s.suspendedBy())
+                    .append("  flap count: ").append(s.flapCount()).append('\n');
         }
         if (!s.rejectedByReason().isEmpty()) {
             b.append("  rejected packets: ").append(s.rejectedByReason()).append('\n');
