@@ -46,6 +46,16 @@ public final class LinkEventReader implements AutoCloseable {
     }
 
     private void run() {
+        try {
+            read();
+        } catch (RuntimeException e) {
+            if (!closed) {
+                System.err.println("link-events: reader stopped, link changes are no longer seen: " + e);
+            }
+        }
+    }
+
+    private void read() {
         while (!closed) {
             if (!poll.awaitReadable(socket.fd)) {
                 return;
@@ -96,7 +106,12 @@ public final class LinkEventReader implements AutoCloseable {
         } catch (NetlinkMessages.MalformedMessageException e) {
             return; // skipped; the next event carries the full link state again
         }
-        consumer.accept(event);
+        try {
+            consumer.accept(event);
+        } catch (RuntimeException e) {
+            // one failed delivery must not end the reader: no later link change would be seen
+            System.err.println("link-events: consumer failed on " + event + ", reading on: " + e);
+        }
     }
 
     /**

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -70,6 +71,35 @@ class LinkEventReaderTest {
             Files.deleteIfExists(batch);
             TwoHosts.sh("ip", "-n", ns, "link", "del", "tlxmark0");
             TwoHosts.sh("ip", "-n", ns, "link", "del", "tlxbrst0");
+        }
+    }
+
+    @Test
+    void aThrowingConsumerDoesNotEndTheReader() throws Exception {
+        String ns = hosts.b;
+        veth(ns, "tlxthrw0", "tlxthrw1");
+        LinkedBlockingQueue<LinkEventReader.LinkEvent> events = new LinkedBlockingQueue<>();
+        AtomicInteger calls = new AtomicInteger();
+        LinkEventReader reader = Netns.callIn(ns, () -> new LinkEventReader(e -> {
+            if (calls.getAndIncrement() == 0) {
+                throw new IllegalStateException("test: the consumer fails once");
+            }
+            events.add(e);
+        }));
+        reader.start();
+        try {
+            Thread.sleep(100);
+            TwoHosts.sh("ip", "-n", ns, "link", "set", "tlxthrw0", "up"); // the first event: the consumer throws
+            TwoHosts.sh("ip", "-n", ns, "link", "set", "tlxthrw1", "up"); // carrier on both ends
+            LinkEventReader.LinkEvent e;
+            do {
+                e = events.poll(3, TimeUnit.SECONDS);
+                assertThat(e).as("the link-up event").isNotNull();
+            } while (!(e.name().equals("tlxthrw0") && e.up()));
+            assertThat(calls.get()).isGreaterThan(1);
+        } finally {
+            reader.close();
+            TwoHosts.sh("ip", "-n", ns, "link", "del", "tlxthrw0");
         }
     }
 }
