@@ -67,7 +67,7 @@ public final class VrrpSocket implements AutoCloseable {
                 Libc.setsockoptInt(r, Libc.IPPROTO_IPV6, Libc.IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
                 group = SockAddr.in6(arena, GROUP_V6, ifindex);
             } else {
-                bindRetryingTentative(s, SockAddr.in4(arena, source), "sender to its address on " + ifname);
+                Libc.bind(s, SockAddr.in4(arena, source), "sender to its address on " + ifname);
                 MemorySegment mreqn = arena.allocate(12, 4); // struct ip_mreqn
                 mreqn.set(INT_BE, 0, 0xe0000012); // 224.0.0.18
                 mreqn.set(ValueLayout.JAVA_INT, 8, ifindex);
@@ -97,8 +97,8 @@ public final class VrrpSocket implements AutoCloseable {
     }
 
     /**
-     * An address still in duplicate address detection (IPv6 link-local just after link up) cannot be
-     * bound yet: retry for up to 5 s before giving up.
+     * An IPv6 address still in duplicate address detection (link-local just after link up) cannot be
+     * bound yet: retry for up to 5 s before giving up. IPv4 has no tentative state.
      */
     private static void bindRetryingTentative(int fd, MemorySegment addr, String what) {
         for (int attempt = 0; ; attempt++) {
