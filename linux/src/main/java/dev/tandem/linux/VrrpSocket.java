@@ -14,7 +14,10 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class VrrpSocket implements AutoCloseable {
     private static final int PROTO_VRRP = 112;
-    private static final int BUF = 2048;
+    /** VRRPv3 carrying 255 IPv6 addresses: 8 + 255 * 16 bytes. */
+    private static final int MAX_MESSAGE = 4088;
+    /** A maximal message with its IPv4 header and options fits; anything longer is truncated and skipped. */
+    private static final int BUF = 8192;
     private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     /** A received advert: IPv4 header stripped; ttlOrHopLimit from the header / IPV6_HOPLIMIT. */
@@ -36,6 +39,7 @@ public final class VrrpSocket implements AutoCloseable {
     private final WakeablePoll poll;
     private final ReentrantLock receiving = new ReentrantLock();
     private volatile boolean closed;
+    private volatile long truncated;
 
     private VrrpSocket(String ifname, boolean ipv6, byte[] source) {
         this.ifname = ifname;
@@ -139,7 +143,7 @@ public final class VrrpSocket implements AutoCloseable {
 
     /** Sends one VRRP message (no IP header) to the VRRP group on this interface. */
     public void send(byte[] message) {
-        if (message.length > BUF) {
+        if (message.length > MAX_MESSAGE) {
             throw new IllegalArgumentException("VRRP message of " + message.length + " bytes is too long");
         }
         synchronized (sendBuf) {
@@ -150,7 +154,8 @@ public final class VrrpSocket implements AutoCloseable {
 
     /**
      * Blocks until an advert arrives; returns null once {@link #close()} was called. Malformed
-     * deliveries (truncated IP header) are skipped. Read from one platform thread only.
+     * deliveries (truncated IP header) and packets longer than the buffer are skipped. Read from one
+     * platform thread only.
      */
     public Received receive() {
         receiving.lock();
@@ -175,6 +180,10 @@ public final class VrrpSocket implements AutoCloseable {
                 if (n < 0) {
                     throw new NativeException("recvmsg(VRRP on " + ifname + ")", (int) -n);
                 }
+                if ((msghdr.get(ValueLayout.JAVA_INT, 48) & Libc.MSG_TRUNC) != 0) { // msg_flags
+                    truncated++; // only this thread writes it
+                    continue;
+                }
                 Received rx = ipv6 ? parse6((int) n) : parse4((int) n);
                 if (rx != null) {
                     return rx;
@@ -184,6 +193,11 @@ public final class VrrpSocket implements AutoCloseable {
         } finally {
             receiving.unlock();
         }
+    }
+
+    /** Packets skipped because they were longer than the receive buffer (no VRRP message is). */
+    public long truncatedPackets() {
+        return truncated;
     }
 
     private Received parse4(int n) {
