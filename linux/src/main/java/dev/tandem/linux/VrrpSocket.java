@@ -18,6 +18,8 @@ public final class VrrpSocket implements AutoCloseable {
     private static final int MAX_MESSAGE = 4088;
     /** A maximal message with its IPv4 header and options fits; anything longer is truncated and skipped. */
     private static final int BUF = 8192;
+    /** Longest single wait in receive(): the closed flag is checked again at least this often. */
+    private static final int WAIT_MS = 1000;
     private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     /** A received advert: IPv4 header stripped; ttlOrHopLimit from the header / IPV6_HOPLIMIT. */
@@ -38,11 +40,13 @@ public final class VrrpSocket implements AutoCloseable {
     private final MemorySegment msghdr;
     private final WakeablePoll poll;
     private final ReentrantLock receiving = new ReentrantLock();
+    private final int waitMs;
     private volatile boolean closed;
     private volatile long truncated;
 
-    private VrrpSocket(String ifname, boolean ipv6, byte[] source) {
+    private VrrpSocket(String ifname, boolean ipv6, byte[] source, int waitMs) {
         this.ifname = ifname;
+        this.waitMs = waitMs;
         this.ipv6 = ipv6;
         this.ifindex = Libc.ifNameToIndex(ifname);
         int family = ipv6 ? Libc.AF_INET6 : Libc.AF_INET;
@@ -131,10 +135,14 @@ public final class VrrpSocket implements AutoCloseable {
      *               adverts leave from it
      */
     public static VrrpSocket open(String ifname, boolean ipv6, byte[] source) {
+        return open(ifname, ipv6, source, WAIT_MS);
+    }
+
+    static VrrpSocket open(String ifname, boolean ipv6, byte[] source, int waitMs) {
         if (source.length != (ipv6 ? 16 : 4)) {
             throw new IllegalArgumentException("source address of the wrong family for " + (ipv6 ? "IPv6" : "IPv4"));
         }
-        return new VrrpSocket(ifname, ipv6, source);
+        return new VrrpSocket(ifname, ipv6, source, waitMs);
     }
 
     public String ifname() {
@@ -153,16 +161,23 @@ public final class VrrpSocket implements AutoCloseable {
     }
 
     /**
-     * Blocks until an advert arrives; returns null once {@link #close()} was called. Malformed
-     * deliveries (truncated IP header) and packets longer than the buffer are skipped. Read from one
-     * platform thread only.
+     * Blocks until an advert arrives; returns null only once {@link #close()} was called, however
+     * many deliveries were skipped before. Malformed deliveries (truncated IP header) and packets
+     * longer than the buffer are skipped. Read from one platform thread only.
      */
     public Received receive() {
         receiving.lock();
         try {
-            for (int attempts = 0; attempts < 1_000_000; attempts++) {
-                if (closed || !poll.awaitReadable(recvFd)) {
+            while (true) {
+                if (closed) {
                     return null;
+                }
+                int ready = poll.await(recvFd, waitMs);
+                if (ready == WakeablePoll.WOKEN) {
+                    return null; // only close() wakes
+                }
+                if (ready == WakeablePoll.TIMED_OUT) {
+                    continue;
                 }
                 iov.set(ValueLayout.ADDRESS, 0, recvBuf);
                 iov.set(ValueLayout.JAVA_LONG, 8, BUF);
@@ -189,7 +204,6 @@ public final class VrrpSocket implements AutoCloseable {
                     return rx;
                 }
             }
-            return null;
         } finally {
             receiving.unlock();
         }

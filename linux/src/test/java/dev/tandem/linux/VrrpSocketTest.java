@@ -134,4 +134,29 @@ class VrrpSocketTest {
             rx.close();
         }
     }
+
+    @Test
+    void receiveReturnsNullOnlyWhenClosedNotWhenAWaitEnds() throws Exception {
+        // 20 ms waits: several end with nothing to read while receive() goes on waiting
+        VrrpSocket rx = Netns.callIn(hosts.b, () -> VrrpSocket.open("eth0", false, new byte[]{10, 99, 0, 2}, 20));
+        VrrpSocket tx = Netns.callIn(hosts.a, () -> VrrpSocket.open("eth0", false, new byte[]{10, 99, 0, 1}));
+        try {
+            CompletableFuture<VrrpSocket.Received> got = CompletableFuture.supplyAsync(rx::receive,
+                    r -> Thread.ofPlatform().start(r));
+            Thread.sleep(200);
+            assertThat(got).isNotDone();
+            tx.send(MSG);
+            assertThat(got.get(3, TimeUnit.SECONDS).payload()).isEqualTo(MSG);
+            CompletableFuture<VrrpSocket.Received> next = CompletableFuture.supplyAsync(rx::receive,
+                    r -> Thread.ofPlatform().start(r));
+            Thread.sleep(200);
+            assertThat(next).isNotDone();
+            rx.close();
+            assertThat(next.get(1, TimeUnit.SECONDS)).isNull();
+            assertThat(rx.receive()).as("after close").isNull();
+        } finally {
+            tx.close();
+            rx.close();
+        }
+    }
 }
