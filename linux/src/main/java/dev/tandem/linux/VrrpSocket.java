@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -39,9 +40,11 @@ public final class VrrpSocket implements AutoCloseable {
     private final MemorySegment iov;
     private final MemorySegment msghdr;
     private final WakeablePoll poll;
+    // every use of the descriptors and native buffers happens under one of these, after checking closed
+    private final ReentrantLock sending = new ReentrantLock();
     private final ReentrantLock receiving = new ReentrantLock();
     private final int waitMs;
-    private volatile boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private volatile long truncated;
 
     private VrrpSocket(String ifname, boolean ipv6, byte[] source, int waitMs) {
@@ -149,14 +152,24 @@ public final class VrrpSocket implements AutoCloseable {
         return ifname;
     }
 
-    /** Sends one VRRP message (no IP header) to the VRRP group on this interface. */
+    /**
+     * Sends one VRRP message (no IP header) to the VRRP group on this interface.
+     *
+     * @throws IllegalStateException once {@link #close()} was called
+     */
     public void send(byte[] message) {
         if (message.length > MAX_MESSAGE) {
             throw new IllegalArgumentException("VRRP message of " + message.length + " bytes is too long");
         }
-        synchronized (sendBuf) {
+        sending.lock();
+        try {
+            if (closed.get()) {
+                throw new IllegalStateException("VRRP socket on " + ifname + " is closed");
+            }
             MemorySegment.copy(message, 0, sendBuf, ValueLayout.JAVA_BYTE, 0, message.length);
             Libc.sendto(sendFd, sendBuf, message.length, group, "VRRP advert on " + ifname);
+        } finally {
+            sending.unlock();
         }
     }
 
@@ -169,7 +182,7 @@ public final class VrrpSocket implements AutoCloseable {
         receiving.lock();
         try {
             while (true) {
-                if (closed) {
+                if (closed.get()) {
                     return null;
                 }
                 int ready = poll.await(recvFd, waitMs);
@@ -255,21 +268,27 @@ public final class VrrpSocket implements AutoCloseable {
         return new Received(src, dst, hops, recvBuf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
     }
 
-    /** Wakes a blocked receive() (it returns null) and releases the sockets. Idempotent. */
+    /**
+     * Wakes a blocked receive() (it returns null), waits for a send under way, and releases the
+     * sockets; later sends throw IllegalStateException, later receives return null. Idempotent.
+     */
     @Override
     public void close() {
-        if (closed) {
+        if (!closed.compareAndSet(false, true)) {
             return;
         }
-        closed = true;
         poll.wake();
-        receiving.lock(); // the reader has left poll/recvmsg: no fd can be reused under it
+        // once both are held nobody is inside a call on the descriptors, and nobody gets in again:
+        // a closed descriptor number can be reused at once by another open
+        sending.lock();
+        receiving.lock();
         try {
             Libc.close(sendFd);
             Libc.close(recvFd);
             poll.close();
         } finally {
             receiving.unlock();
+            sending.unlock();
         }
         arena.close();
     }

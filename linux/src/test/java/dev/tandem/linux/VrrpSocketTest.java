@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -157,6 +158,33 @@ class VrrpSocketTest {
         } finally {
             tx.close();
             rx.close();
+        }
+    }
+
+    @Test
+    void closeDuringSendsIsCleanAndLaterSendsFailWithoutTouchingTheDescriptor() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            VrrpSocket tx = Netns.callIn(hosts.a, () -> VrrpSocket.open("eth0", false, new byte[]{10, 99, 0, 1}));
+            AtomicReference<RuntimeException> failure = new AtomicReference<>();
+            Thread sender = Thread.ofPlatform().start(() -> {
+                try {
+                    while (true) {
+                        tx.send(MSG);
+                    }
+                } catch (RuntimeException e) {
+                    failure.set(e);
+                }
+            });
+            Thread.sleep(5);
+            tx.close(); // must not throw while a send is under way
+            sender.join(2000);
+            assertThat(sender.isAlive()).isFalse();
+            // not EBADF from a closed descriptor, nor the arena's own error: the socket's state said no
+            assertThat(failure.get()).isInstanceOf(IllegalStateException.class).hasMessage("VRRP socket on eth0 is closed");
+            assertThatThrownBy(() -> tx.send(MSG)).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("VRRP socket on eth0 is closed");
+            assertThat(tx.receive()).isNull();
+            tx.close(); // idempotent
         }
     }
 }
