@@ -44,6 +44,7 @@ public final class Libc {
     public static final int IPV6_HOPLIMIT = 52;
     public static final short POLLIN = 1;
     public static final int EFD_CLOEXEC = 0x80000;
+    public static final int MSG_TRUNC = 0x20;
     public static final int MSG_DONTWAIT = 0x40;
 
     private static final Linker LINKER = Linker.nativeLinker();

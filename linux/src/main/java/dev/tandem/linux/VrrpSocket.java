@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -14,7 +15,12 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class VrrpSocket implements AutoCloseable {
     private static final int PROTO_VRRP = 112;
-    private static final int BUF = 2048;
+    /** VRRPv3 carrying 255 IPv6 addresses: 8 + 255 * 16 bytes. */
+    private static final int MAX_MESSAGE = 4088;
+    /** A maximal message with its IPv4 header and options fits; anything longer is truncated and skipped. */
+    private static final int BUF = 8192;
+    /** Longest single wait in receive(): the closed flag is checked again at least this often. */
+    private static final int WAIT_MS = 1000;
     private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     /** A received advert: IPv4 header stripped; ttlOrHopLimit from the header / IPV6_HOPLIMIT. */
@@ -34,11 +40,16 @@ public final class VrrpSocket implements AutoCloseable {
     private final MemorySegment iov;
     private final MemorySegment msghdr;
     private final WakeablePoll poll;
+    // every use of the descriptors and native buffers happens under one of these, after checking closed
+    private final ReentrantLock sending = new ReentrantLock();
     private final ReentrantLock receiving = new ReentrantLock();
-    private volatile boolean closed;
+    private final int waitMs;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile long truncated;
 
-    private VrrpSocket(String ifname, boolean ipv6, byte[] source) {
+    private VrrpSocket(String ifname, boolean ipv6, byte[] source, int waitMs) {
         this.ifname = ifname;
+        this.waitMs = waitMs;
         this.ipv6 = ipv6;
         this.ifindex = Libc.ifNameToIndex(ifname);
         int family = ipv6 ? Libc.AF_INET6 : Libc.AF_INET;
@@ -67,7 +78,7 @@ public final class VrrpSocket implements AutoCloseable {
                 Libc.setsockoptInt(r, Libc.IPPROTO_IPV6, Libc.IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO");
                 group = SockAddr.in6(arena, GROUP_V6, ifindex);
             } else {
-                bindRetryingTentative(s, SockAddr.in4(arena, source), "sender to its address on " + ifname);
+                Libc.bind(s, SockAddr.in4(arena, source), "sender to its address on " + ifname);
                 MemorySegment mreqn = arena.allocate(12, 4); // struct ip_mreqn
                 mreqn.set(INT_BE, 0, 0xe0000012); // 224.0.0.18
                 mreqn.set(ValueLayout.JAVA_INT, 8, ifindex);
@@ -97,8 +108,8 @@ public final class VrrpSocket implements AutoCloseable {
     }
 
     /**
-     * An address still in duplicate address detection (IPv6 link-local just after link up) cannot be
-     * bound yet: retry for up to 5 s before giving up.
+     * An IPv6 address still in duplicate address detection (link-local just after link up) cannot be
+     * bound yet: retry for up to 5 s before giving up. IPv4 has no tentative state.
      */
     private static void bindRetryingTentative(int fd, MemorySegment addr, String what) {
         for (int attempt = 0; ; attempt++) {
@@ -127,37 +138,59 @@ public final class VrrpSocket implements AutoCloseable {
      *               adverts leave from it
      */
     public static VrrpSocket open(String ifname, boolean ipv6, byte[] source) {
+        return open(ifname, ipv6, source, WAIT_MS);
+    }
+
+    static VrrpSocket open(String ifname, boolean ipv6, byte[] source, int waitMs) {
         if (source.length != (ipv6 ? 16 : 4)) {
             throw new IllegalArgumentException("source address of the wrong family for " + (ipv6 ? "IPv6" : "IPv4"));
         }
-        return new VrrpSocket(ifname, ipv6, source);
+        return new VrrpSocket(ifname, ipv6, source, waitMs);
     }
 
     public String ifname() {
         return ifname;
     }
 
-    /** Sends one VRRP message (no IP header) to the VRRP group on this interface. */
+    /**
+     * Sends one VRRP message (no IP header) to the VRRP group on this interface.
+     *
+     * @throws IllegalStateException once {@link #close()} was called
+     */
     public void send(byte[] message) {
-        if (message.length > BUF) {
+        if (message.length > MAX_MESSAGE) {
             throw new IllegalArgumentException("VRRP message of " + message.length + " bytes is too long");
         }
-        synchronized (sendBuf) {
+        sending.lock();
+        try {
+            if (closed.get()) {
+                throw new IllegalStateException("VRRP socket on " + ifname + " is closed");
+            }
             MemorySegment.copy(message, 0, sendBuf, ValueLayout.JAVA_BYTE, 0, message.length);
             Libc.sendto(sendFd, sendBuf, message.length, group, "VRRP advert on " + ifname);
+        } finally {
+            sending.unlock();
         }
     }
 
     /**
-     * Blocks until an advert arrives; returns null once {@link #close()} was called. Malformed
-     * deliveries (truncated IP header) are skipped. Read from one platform thread only.
+     * Blocks until an advert arrives; returns null only once {@link #close()} was called, however
+     * many deliveries were skipped before. Malformed deliveries (truncated IP header) and packets
+     * longer than the buffer are skipped. Read from one platform thread only.
      */
     public Received receive() {
         receiving.lock();
         try {
-            for (int attempts = 0; attempts < 1_000_000; attempts++) {
-                if (closed || !poll.awaitReadable(recvFd)) {
+            while (true) {
+                if (closed.get()) {
                     return null;
+                }
+                int ready = poll.await(recvFd, waitMs);
+                if (ready == WakeablePoll.WOKEN) {
+                    return null; // only close() wakes
+                }
+                if (ready == WakeablePoll.TIMED_OUT) {
+                    continue;
                 }
                 iov.set(ValueLayout.ADDRESS, 0, recvBuf);
                 iov.set(ValueLayout.JAVA_LONG, 8, BUF);
@@ -175,15 +208,23 @@ public final class VrrpSocket implements AutoCloseable {
                 if (n < 0) {
                     throw new NativeException("recvmsg(VRRP on " + ifname + ")", (int) -n);
                 }
+                if ((msghdr.get(ValueLayout.JAVA_INT, 48) & Libc.MSG_TRUNC) != 0) { // msg_flags
+                    truncated++; // only this thread writes it
+                    continue;
+                }
                 Received rx = ipv6 ? parse6((int) n) : parse4((int) n);
                 if (rx != null) {
                     return rx;
                 }
             }
-            return null;
         } finally {
             receiving.unlock();
         }
+    }
+
+    /** Packets skipped because they were longer than the receive buffer (no VRRP message is). */
+    public long truncatedPackets() {
+        return truncated;
     }
 
     private Received parse4(int n) {
@@ -227,21 +268,27 @@ public final class VrrpSocket implements AutoCloseable {
         return new Received(src, dst, hops, recvBuf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
     }
 
-    /** Wakes a blocked receive() (it returns null) and releases the sockets. Idempotent. */
+    /**
+     * Wakes a blocked receive() (it returns null), waits for a send under way, and releases the
+     * sockets; later sends throw IllegalStateException, later receives return null. Idempotent.
+     */
     @Override
     public void close() {
-        if (closed) {
+        if (!closed.compareAndSet(false, true)) {
             return;
         }
-        closed = true;
         poll.wake();
-        receiving.lock(); // the reader has left poll/recvmsg: no fd can be reused under it
+        // once both are held nobody is inside a call on the descriptors, and nobody gets in again:
+        // a closed descriptor number can be reused at once by another open
+        sending.lock();
+        receiving.lock();
         try {
             Libc.close(sendFd);
             Libc.close(recvFd);
             poll.close();
         } finally {
             receiving.unlock();
+            sending.unlock();
         }
         arena.close();
     }

@@ -9,6 +9,10 @@ import java.lang.foreign.ValueLayout;
  * neither Thread.interrupt() nor close(fd) wakes a thread blocked in a native recv.
  */
 final class WakeablePoll implements AutoCloseable {
+    static final int READABLE = 1;
+    static final int TIMED_OUT = 0;
+    static final int WOKEN = -1;
+
     private final int eventFd;
     private final MemorySegment fds; // struct pollfd[2] { int fd; short events; short revents; }
     private volatile boolean woken;
@@ -20,8 +24,13 @@ final class WakeablePoll implements AutoCloseable {
 
     /** True when fd is readable; false once wake() was called. Retries EINTR; bounded by the caller's loop. */
     boolean awaitReadable(int fd) {
+        return await(fd, -1) == READABLE;
+    }
+
+    /** READABLE, WOKEN (wake() was called) or TIMED_OUT after timeoutMs (-1: never). */
+    int await(int fd, int timeoutMs) {
         if (woken) {
-            return false;
+            return WOKEN;
         }
         fds.set(ValueLayout.JAVA_INT, 0, fd);
         fds.set(ValueLayout.JAVA_SHORT, 4, Libc.POLLIN);
@@ -30,7 +39,7 @@ final class WakeablePoll implements AutoCloseable {
         fds.set(ValueLayout.JAVA_SHORT, 12, Libc.POLLIN);
         fds.set(ValueLayout.JAVA_SHORT, 14, (short) 0);
         while (true) {
-            int r = Libc.poll(fds, 2, -1);
+            int r = Libc.poll(fds, 2, timeoutMs);
             if (r == -Errno.EINTR) {
                 continue;
             }
@@ -38,10 +47,13 @@ final class WakeablePoll implements AutoCloseable {
                 throw new NativeException("poll", -r);
             }
             if (woken || fds.get(ValueLayout.JAVA_SHORT, 14) != 0) {
-                return false;
+                return WOKEN;
             }
             if (fds.get(ValueLayout.JAVA_SHORT, 6) != 0) {
-                return true;
+                return READABLE;
+            }
+            if (r == 0) {
+                return TIMED_OUT;
             }
         }
     }

@@ -26,19 +26,30 @@ class RtnetlinkTest {
     void addsAndRemovesAddressesIdempotentlyIpv6WithoutDad() {
         byte[] v4 = {10, 99, 0, (byte) 254};
         byte[] v6 = {(byte) 0xfd, (byte) 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0x54};
-        Netns.callIn(hosts.a, () -> {
-            try (Rtnetlink r = Rtnetlink.open()) {
-                int idx = r.link("eth0").index();
-                r.addAddress(idx, v4, 24);
-                r.addAddress(idx, v4, 24); // already there: fine
-                r.addAddress(idx, v6, 64);
-                assertThat(r.addresses(idx)).anyMatch(a -> java.util.Arrays.equals(a.address(), v4) && a.prefixLength() == 24);
-                return null;
-            }
-        });
-        String shown = TwoHosts.sh("ip", "-n", hosts.a, "addr", "show", "dev", "eth0");
-        assertThat(shown).contains("10.99.0.254/24").contains("fd99::254/64");
-        assertThat(shown).doesNotContain("tentative");
+        // TwoHosts turns DAD off; turn it on for this interface, or "not tentative" would prove nothing
+        TwoHosts.sh("ip", "netns", "exec", hosts.a, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=1");
+        try {
+            TwoHosts.sh("ip", "-n", hosts.a, "addr", "add", "fd99::255/64", "dev", "eth0");
+            assertThat(addressLine("fd99::255/64")).as("DAD is on: an address added without nodad is tentative")
+                    .contains("tentative");
+            Netns.callIn(hosts.a, () -> {
+                try (Rtnetlink r = Rtnetlink.open()) {
+                    int idx = r.link("eth0").index();
+                    r.addAddress(idx, v4, 24);
+                    r.addAddress(idx, v4, 24); // already there: fine
+                    r.addAddress(idx, v6, 64);
+                    assertThat(r.addresses(idx)).anyMatch(a -> java.util.Arrays.equals(a.address(), v4) && a.prefixLength() == 24);
+                    assertThat(r.addresses(idx)).anyMatch(a -> java.util.Arrays.equals(a.address(), v6)
+                            && (a.flags() & NetlinkMessages.IFA_F_NODAD) != 0 && (a.flags() & IFA_F_TENTATIVE) == 0);
+                    return null;
+                }
+            });
+            assertThat(addressLine("10.99.0.254/24")).isNotEmpty();
+            assertThat(addressLine("fd99::254/64")).contains("nodad").doesNotContain("tentative");
+        } finally {
+            TwoHosts.sh("ip", "netns", "exec", hosts.a, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0");
+            TwoHosts.sh("ip", "-n", hosts.a, "addr", "del", "fd99::255/64", "dev", "eth0");
+        }
         Netns.callIn(hosts.a, () -> {
             try (Rtnetlink r = Rtnetlink.open()) {
                 int idx = r.link("eth0").index();
@@ -50,6 +61,18 @@ class RtnetlinkTest {
         });
         assertThat(TwoHosts.sh("ip", "-n", hosts.a, "addr", "show", "dev", "eth0")).doesNotContain("10.99.0.254")
                 .doesNotContain("fd99::254");
+    }
+
+    private static final int IFA_F_TENTATIVE = 0x40;
+
+    /** The `ip addr show` line of one address on eth0 in host a (with its flags), or "" if absent. */
+    private static String addressLine(String cidr) {
+        for (String line : TwoHosts.sh("ip", "-n", hosts.a, "addr", "show", "dev", "eth0").split("\n")) {
+            if (line.contains(" " + cidr + " ")) {
+                return line;
+            }
+        }
+        return "";
     }
 
     @Test
