@@ -7,7 +7,7 @@ import java.nio.file.Path;
  *
  * @param monitors the monitors a real deployment would have: link group 'uplinks' (LAN + WAN of each
  *                 firewall), path group 'server' (10.10.2.100, compare mode), service check 'svc'
- *                 (weight 100: the dummy interface svc0 exists in the firewall's namespace), and the
+ *                 (weight 100: the interface svc0 exists in the firewall's namespace), and the
  *                 self-checks (IP forwarding, ruleset table inet tandem_fw)
  * @param holdDownMs monitor fail hold down: time in FAULT before PASSIVE (3 s here, 1 min in production)
  */

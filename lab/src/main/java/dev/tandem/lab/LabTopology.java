@@ -271,13 +271,14 @@ public final class LabTopology {
     }
 
     /**
-     * The lab's stand-in for a service on a firewall: the dummy interface svc0, which the lab's
+     * The lab's stand-in for a service on a firewall: the interface svc0, which the lab's
      * service check 'svc' looks for. Deleting it makes that check fail on that firewall only.
      */
     public void setService(String fw, boolean up) {
         boolean present = Cmd.run("ip", "-n", ns(fw), "link", "show", "dev", "svc0").code() == 0;
         if (up && !present) {
-            Cmd.sh("ip", "-n", ns(fw), "link", "add", "svc0", "type", "dummy");
+            // a veth pair, not a dummy: containers' kernels may lack the dummy module
+            Cmd.sh("ip", "-n", ns(fw), "link", "add", "svc0", "type", "veth", "peer", "name", "svc1");
         } else if (!up && present) {
             Cmd.sh("ip", "-n", ns(fw), "link", "del", "svc0");
         }
