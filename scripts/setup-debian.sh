@@ -10,6 +10,9 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
+# OpenSMTPD: the real MTA the e-mail alert tests deliver through (started by the test itself on 127.0.0.1).
+# Only where no other MTA is installed: it would replace exim4 or postfix (the test is skipped there).
+[ -x /usr/sbin/smtpd ] || [ -e /usr/sbin/sendmail ] || need+=(opensmtpd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tandem: missing Debian packages ${need[*]}; run as root to install them" >&2
@@ -22,6 +25,10 @@ if [ ${#need[@]} -gt 0 ]; then
   # keepalived is an interop peer for the tests, not a service of this machine
   if [[ " ${need[*]} " == *" keepalived "* ]]; then
     systemctl disable --now keepalived >/dev/null 2>&1 || true
+  fi
+  # likewise OpenSMTPD: the tests run their own instance (a system one would hold its control socket)
+  if [[ " ${need[*]} " == *" opensmtpd "* ]]; then
+    systemctl disable --now opensmtpd >/dev/null 2>&1 || true
   fi
 fi
 if [ ! -x "$jdk/bin/java" ]; then
