@@ -9,6 +9,7 @@ command -v keepalived >/dev/null 2>&1 || need+=(keepalived)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
+command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
 # OpenSMTPD: the real MTA the e-mail alert tests deliver through (started by the test itself on 127.0.0.1).
 # Only where no other MTA is installed: it would replace exim4 or postfix (the test is skipped there).

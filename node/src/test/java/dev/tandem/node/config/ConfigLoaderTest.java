@@ -26,6 +26,40 @@ class ConfigLoaderTest {
         assertThat(c.virtualGroups().getFirst().segments()).hasSize(2);
         assertThat(c.node("fw1").priority()).isEqualTo(250);
         assertThat(c.node("fw2").interfaces()).containsEntry("lan", "lan0");
+        assertThat(c.cluster().additionalMasterHoldUpMs()).isEqualTo(50);
+        assertThat(c.cluster().monitorFailHoldDownMs()).isEqualTo(60000);
+        assertThat(c.monitors().linkGroups().getFirst().interfaces()).containsExactly("lan", "wan");
+        assertThat(c.monitors().pathGroups().getFirst().compare()).isTrue();
+        assertThat(c.monitors().serviceChecks().getFirst().weight()).isEqualTo(60);
+        assertThat(c.monitors().selfChecks().nftTable()).isEqualTo("inet tandem_fw");
+        assertThat(c.node("fw1").pathSources()).containsEntry("server", "10.10.2.1");
+    }
+
+    @Test
+    void monitorErrorsNameTheirField() {
+        String yaml = GOOD + """
+                monitors:
+                  link_groups:
+                    - {name: up, interfaces: [dmz]}
+                    - {name: up, interfaces: []}
+                  path_groups:
+                    - {name: isp, destinations: [10.0.0.1/24], interval_ms: 100, timeout_ms: 200}
+                  service_checks:
+                    - {name: self.x, command: [check], weight: 300}
+                    - {name: y, command: [/bin/true], unit: foo.service}
+                  self_checks: {nft_table: filter}
+                """;
+        assertThat(errors(yaml)).contains(
+                "monitors.link_groups[1].name: another monitor is already named 'up'",
+                "monitors.link_groups[1].interfaces: at least one interface is required",
+                "monitors.path_groups[0].destinations[0]: must be an IPv4 or IPv6 address (no prefix), got text '10.0.0.1/24'",
+                "monitors.path_groups[0].timeout_ms: 200 is longer than interval_ms 100",
+                "monitors.service_checks[0].name: names starting with 'self.' are the built-in self-checks'",
+                "monitors.service_checks[0].command[0]: must be an absolute path (no PATH lookup), got 'check'",
+                "monitors.service_checks[0].weight: 300 is out of range 1..254",
+                "monitors.service_checks[1]: needs exactly one of command (a list: program and arguments) or unit (a systemd unit)",
+                "monitors.self_checks.nft_table: must be 'FAMILY NAME' (e.g. 'inet filter'), got 'filter'",
+                "nodes.a.interfaces: no kernel interface for 'dmz' (used by a link group)");
     }
 
     private static final String GOOD = """

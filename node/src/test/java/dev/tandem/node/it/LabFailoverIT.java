@@ -79,7 +79,8 @@ class LabFailoverIT {
     void hostCrashOfTheActiveMovesTheRoleAndTheStreamResumes() {
         ProbeStream.Result r = FailoverScenario.run(lab, new TandemPair(lab), Fault.CRASH, false, System.out);
         assertThat(r.outageMs()).as("client-observed outage").isLessThan(1500); // master-down ~1.1 s
-        assertThat(r.received()).isGreaterThan(r.sent() - 500);
+        // the stream resumes: what was lost is the outage (1 probe/ms), nothing after it
+        assertThat(r.lost()).isLessThanOrEqualTo((long) r.outageMs() + 50);
     }
 
     @Test
@@ -93,7 +94,7 @@ class LabFailoverIT {
             Netns.await("fw2 active", Duration.ofSeconds(3), () -> lab.active().equals("fw2"));
             assertThat(status("fw1")).contains("\"state\":\"FAULT\"");
             Netns.await("fw1 logged the fault", Duration.ofSeconds(3),
-                    () -> pair.log("fw1").contains("ACTIVE -> FAULT: interface lan0 went down"));
+                    () -> pair.log("fw1").contains("ACTIVE -> FAULT: interface lan0 of a virtual group went down"));
             Netns.await("fw2 logged the takeover", Duration.ofSeconds(3), () -> pair.log("fw2").contains("ACTIVE: "));
             assertThat(Cmd.hasAddress(lab.ns("fw1"), "wan0", LabTopology.WAN_VIP)).isFalse();
             lab.setLink("fw1", "lan0", true);
