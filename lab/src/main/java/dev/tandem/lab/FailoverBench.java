@@ -14,20 +14,22 @@ import java.util.Map;
  */
 public final class FailoverBench {
 
-    public record Options(String prefix, String profile, Fault fault, int runs, boolean vsKeepalived, boolean ipv6) {}
+    /** monitors: the lab's monitors (link group, path group, service check, self-checks) on the Tandem nodes. */
+    public record Options(String prefix, String profile, Fault fault, int runs, boolean vsKeepalived, boolean ipv6,
+                          boolean monitors) {}
 
     private FailoverBench() {}
 
     public static Map<String, List<Double>> run(Options o, PrintStream out) {
         LabTopology lab = new LabTopology(o.prefix());
-        LabConfig cfg = LabConfig.of(o.profile());
+        LabConfig cfg = LabConfig.of(o.profile()).withMonitors(o.monitors());
         boolean created = !lab.exists();
         lab.up(cfg);
         Map<String, List<Double>> samples = new LinkedHashMap<>();
         try {
-            out.printf("failover bench: profile %s (adverts every %d ms), fault %s, %d run(s)%s%n", o.profile(),
+            out.printf("failover bench: profile %s (adverts every %d ms), fault %s, %d run(s)%s, monitors %s%n", o.profile(),
                     cfg.advertIntervalMs(), o.fault().name().toLowerCase().replace("_", "-"), o.runs(),
-                    o.vsKeepalived() ? ", against keepalived" : "");
+                    o.vsKeepalived() ? ", against keepalived" : "", o.monitors() ? "on" : "off");
             List<String> impls = new ArrayList<>(List.of("tandem"));
             if (o.vsKeepalived()) {
                 if (!KeepalivedPair.installed()) {
@@ -75,7 +77,8 @@ public final class FailoverBench {
     static String json(Options o, Map<String, List<Double>> samples, Double ratio) {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "{\"bench\":\"failover\",\"profile\":\"%s\",\"fault\":\"%s\",\"runs\":%d,"
-                + "\"ipv6\":%s", o.profile(), o.fault().name().toLowerCase().replace("_", "-"), o.runs(), o.ipv6()));
+                + "\"ipv6\":%s,\"monitors\":%s", o.profile(), o.fault().name().toLowerCase().replace("_", "-"), o.runs(),
+                o.ipv6(), o.monitors()));
         for (Map.Entry<String, List<Double>> e : samples.entrySet()) {
             double[] s = stats(e.getValue());
             b.append(String.format(Locale.ROOT, ",\"%s\":{\"min\":%.1f,\"median\":%.1f,\"max\":%.1f,\"samples\":[",

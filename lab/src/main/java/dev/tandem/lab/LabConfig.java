@@ -63,9 +63,9 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   path_groups:
                     - {name: server, destinations: [10.10.2.100], interval_ms: %d, failures: 3, compare: true}
                   service_checks:
-                    - {name: svc, command: [/usr/sbin/ip, link, show, dev, svc0], interval_ms: 250, timeout_ms: 1000,
+                    - {name: svc, command: [/usr/sbin/ip, link, show, dev, svc0], interval_ms: 500, timeout_ms: 1000,
                        fall: 2, rise: 2, weight: 100}
-                  self_checks: {ip_forwarding: true, nft_table: inet tandem_fw}
+                  self_checks: {ip_forwarding: true, nft_table: inet tandem_fw, threads: true, interval_ms: 2000}
                 """.formatted(probeIntervalMs());
         return """
                 # Tandem lab cluster (written by `tandem lab up`)
@@ -85,10 +85,11 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                         addresses: [10.10.1.254/24, fd10:10:1::254/64]
                       - interface: wan
                         addresses: [10.10.2.254/24, fd10:10:2::254/64]
+                operator: {state_dir: %s/state}
                 %snodes:
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
-                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, monitorsYaml,
+                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, runDir, monitorsYaml,
                 links ? ", control: 10.10.3.1, backup: 10.10.4.1" : "", monitors ? ", path_sources: {server: 10.10.2.1}" : "",
                 links ? ", control: 10.10.3.2, backup: 10.10.4.2" : "", monitors ? ", path_sources: {server: 10.10.2.2}" : "");
     }

@@ -811,7 +811,7 @@ public final class NodeCore {
     private void onCommand(Input.Command c) {
         switch (c.kind()) {
             case SUSPEND -> {
-                event(HaEvent.Kind.COMMAND, "suspend requested by " + c.who());
+                emit(new Action.Record(new HaEvent(now, HaEvent.Kind.COMMAND, spec.name(), "suspend requested by " + c.who(), c.who())));
                 suspended = true;
                 if (state == NodeState.ACTIVE) {
                     leaveActive(NodeState.SUSPENDED, true, "suspended by " + c.who());
@@ -820,7 +820,7 @@ public final class NodeCore {
                 }
             }
             case RESUME -> {
-                event(HaEvent.Kind.COMMAND, "resume requested by " + c.who());
+                emit(new Action.Record(new HaEvent(now, HaEvent.Kind.COMMAND, spec.name(), "resume requested by " + c.who(), c.who())));
                 if (!suspended && !flapSuspended) {
                     return;
                 }
@@ -835,7 +835,7 @@ public final class NodeCore {
                 }
             }
             case DEMOTE -> {
-                event(HaEvent.Kind.COMMAND, "demote requested by " + c.who());
+                emit(new Action.Record(new HaEvent(now, HaEvent.Kind.COMMAND, spec.name(), "demote requested by " + c.who(), c.who())));
                 if (state == NodeState.ACTIVE) {
                     leaveActive(NodeState.PASSIVE, true, "demoted by " + c.who() + "; sent priority 0");
                 } else {

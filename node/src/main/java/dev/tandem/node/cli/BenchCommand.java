@@ -36,8 +36,15 @@ final class BenchCommand implements Runnable {
         @Option(names = "--prefix", defaultValue = LabTopology.DEFAULT_PREFIX)
         String prefix;
 
+        @Option(names = "--monitors", defaultValue = "on", description = "on | off: the lab's monitors on the Tandem nodes")
+        String monitors;
+
         @Override
         public Integer call() {
+            if (!monitors.equals("on") && !monitors.equals("off")) {
+                System.err.println("error: --monitors must be on or off");
+                return 2;
+            }
             if (vs != null && !vs.equals("keepalived")) {
                 System.err.println("error: --vs supports keepalived only");
                 return 2;
@@ -46,7 +53,8 @@ final class BenchCommand implements Runnable {
                 System.err.println("error: --runs must be 1..1000");
                 return 2;
             }
-            FailoverBench.run(new FailoverBench.Options(prefix, profile, Fault.parse(fault), runs, vs != null, ipv6),
+            FailoverBench.run(new FailoverBench.Options(prefix, profile, Fault.parse(fault), runs, vs != null, ipv6,
+                    monitors.equals("on")),
                     System.out);
             return 0;
         }

@@ -28,7 +28,7 @@ final class RunCommand implements Callable<Integer> {
                     + "); pass --node NAME");
             return 2;
         }
-        EventLog log = new EventLog(System.out);
+        EventLog log = new EventLog(System.out, name);
         NodeDaemon daemon = new NodeDaemon(cfg, name, log);
         try {
             daemon.start();

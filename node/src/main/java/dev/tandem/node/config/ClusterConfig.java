@@ -8,7 +8,8 @@ public record ClusterConfig(
         ClusterSettings cluster,
         List<VirtualGroupConfig> virtualGroups,
         Map<String, NodeConfig> nodes,
-        MonitorsConfig monitors) {
+        MonitorsConfig monitors,
+        OperatorConfig operator) {
 
     public NodeConfig node(String name) {
         NodeConfig n = nodes.get(name);

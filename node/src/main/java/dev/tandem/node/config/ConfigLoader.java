@@ -200,7 +200,7 @@ public final class ConfigLoader {
     // ------------------------------------------------------------------ sections
 
     private ClusterConfig cluster(Object root) {
-        Map<String, Object> top = map(root, "", Set.of("cluster", "virtual_groups", "monitors", "nodes"),
+        Map<String, Object> top = map(root, "", Set.of("cluster", "virtual_groups", "monitors", "operator", "nodes"),
                 Set.of("cluster", "virtual_groups", "nodes"));
         if (top == null) {
             return null;
@@ -209,7 +209,8 @@ public final class ConfigLoader {
         List<VirtualGroupConfig> vgs = groups(top.get("virtual_groups"));
         MonitorsConfig monitors = top.containsKey("monitors") ? monitors(top.get("monitors")) : MonitorsConfig.none();
         Map<String, NodeConfig> nodes = nodes(top.get("nodes"), vgs, monitors);
-        return new ClusterConfig(settings, vgs, nodes, monitors);
+        OperatorConfig operator = top.containsKey("operator") ? operator(top.get("operator")) : OperatorConfig.defaults();
+        return new ClusterConfig(settings, vgs, nodes, monitors, operator);
     }
 
     private ClusterSettings settings(Object o) {
@@ -566,6 +567,102 @@ public final class ConfigLoader {
             }
         }
         return new MonitorsConfig(linkAll, List.copyOf(links), List.copyOf(paths), List.copyOf(checks), self);
+    }
+
+    private static final Pattern MAIL = Pattern.compile("[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}");
+
+    private OperatorConfig operator(Object o) {
+        String p = "operator";
+        OperatorConfig d = OperatorConfig.defaults();
+        Map<String, Object> m = map(o, p, Set.of("state_dir", "events", "alerts"), null);
+        if (m == null) {
+            return d;
+        }
+        String stateDir = string(m, "state_dir", p, d.stateDir());
+        if (stateDir != null && !stateDir.startsWith("/")) {
+            error(join(p, "state_dir"), "must be an absolute path, got '" + stateDir + "'");
+        }
+        long maxCount = d.eventsMaxCount();
+        long maxAge = d.eventsMaxAgeDays();
+        boolean syslog = d.syslog();
+        if (m.containsKey("events")) {
+            String ep = join(p, "events");
+            Map<String, Object> e = map(m.get("events"), ep, Set.of("max_count", "max_age_days", "syslog"), null);
+            if (e != null) {
+                maxCount = number(e, "max_count", ep, maxCount, 100, 100_000_000);
+                maxAge = number(e, "max_age_days", ep, maxAge, 1, 36_500);
+                syslog = bool(e, "syslog", ep, syslog);
+            }
+        }
+        List<OperatorConfig.Webhook> hooks = new ArrayList<>();
+        OperatorConfig.Email email = null;
+        String notify = null;
+        long notifyTimeout = d.notifyTimeoutMs();
+        if (m.containsKey("alerts")) {
+            String ap = join(p, "alerts");
+            Map<String, Object> a = map(m.get("alerts"), ap, Set.of("webhooks", "email", "notify_script",
+                    "notify_timeout_ms"), null);
+            if (a != null) {
+                if (a.containsKey("webhooks")) {
+                    List<?> raw = list(a.get("webhooks"), join(ap, "webhooks"));
+                    for (int i = 0; i < Math.min(raw.size(), 16); i++) {
+                        String wp = join(ap, "webhooks") + "[" + i + "]";
+                        Map<String, Object> w = map(raw.get(i), wp, Set.of("url", "timeout_ms"), Set.of("url"));
+                        if (w == null) {
+                            continue;
+                        }
+                        String url = string(w, "url", wp, null);
+                        if (url != null && !url.matches("https?://[^\\s]{1,2000}")) {
+                            error(join(wp, "url"), "must be an http:// or https:// URL, got '" + url + "'");
+                        } else if (url != null) {
+                            try {
+                                java.net.URI.create(url);
+                            } catch (IllegalArgumentException ex) {
+                                error(join(wp, "url"), "not a valid URL: " + ex.getMessage());
+                            }
+                        }
+                        hooks.add(new OperatorConfig.Webhook(url, (int) number(w, "timeout_ms", wp, 5000, 100, 120_000)));
+                    }
+                    if (raw.size() > 16) {
+                        error(join(ap, "webhooks"), raw.size() + " webhooks: at most 16");
+                    }
+                }
+                if (a.containsKey("email")) {
+                    String mp = join(ap, "email");
+                    Map<String, Object> e = map(a.get("email"), mp, Set.of("server", "port", "from", "to", "timeout_ms"),
+                            Set.of("server", "from", "to"));
+                    if (e != null) {
+                        String server = string(e, "server", mp, null);
+                        String from = string(e, "from", mp, null);
+                        if (from != null && !MAIL.matcher(from).matches()) {
+                            error(join(mp, "from"), "must be an address user@domain, got '" + from + "'");
+                        }
+                        List<String> to = new ArrayList<>();
+                        List<?> lt = list(e.get("to"), join(mp, "to"));
+                        for (int k = 0; k < Math.min(lt.size(), 50); k++) {
+                            if (!(lt.get(k) instanceof String t) || !MAIL.matcher(t).matches()) {
+                                error(join(mp, "to") + "[" + k + "]", "must be an address user@domain, got "
+                                        + (lt.get(k) == null ? "nothing" : kind(lt.get(k))));
+                                continue;
+                            }
+                            to.add(t);
+                        }
+                        if (lt.isEmpty() && e.get("to") instanceof List) {
+                            error(join(mp, "to"), "at least one recipient is required");
+                        }
+                        email = new OperatorConfig.Email(server, (int) number(e, "port", mp, 25, 1, 65535), from,
+                                List.copyOf(to), (int) number(e, "timeout_ms", mp, 10_000, 100, 120_000));
+                    }
+                }
+                notify = string(a, "notify_script", ap, null);
+                if (notify != null && !notify.startsWith("/")) {
+                    error(join(ap, "notify_script"), "must be an absolute path, got '" + notify + "'");
+                }
+                notifyTimeout = number(a, "notify_timeout_ms", ap, notifyTimeout, 100, 600_000);
+            }
+        }
+        return new OperatorConfig(stateDir, maxCount, maxAge, syslog, List.copyOf(hooks), email, notify,
+                (int) notifyTimeout);
     }
 
     private String monitorName(Map<String, Object> g, String path, Set<String> names) {

@@ -16,7 +16,16 @@ import dev.tandem.node.channel.HeartbeatPort;
 import dev.tandem.node.channel.PeerChannel;
 import dev.tandem.node.channel.Pki;
 import dev.tandem.node.config.ClusterConfig;
+import dev.tandem.node.alerts.Alert;
+import dev.tandem.node.alerts.AlertDispatcher;
+import dev.tandem.node.alerts.NotifyScriptSink;
+import dev.tandem.node.alerts.RetryPolicy;
+import dev.tandem.node.alerts.SmtpSink;
+import dev.tandem.node.alerts.WebhookSink;
 import dev.tandem.node.config.MonitorsConfig;
+import dev.tandem.node.config.OperatorConfig;
+import dev.tandem.node.events.EventStore;
+import dev.tandem.node.events.Retention;
 import dev.tandem.node.config.NodeConfig;
 import dev.tandem.node.monitor.PathProber;
 import dev.tandem.node.monitor.ServiceChecker;
@@ -73,6 +82,11 @@ public final class NodeDaemon implements AutoCloseable {
     private final List<HeartbeatPort> heartbeatPorts = new ArrayList<>();
     private final List<AutoCloseable> monitors = new ArrayList<>();
     private volatile long loopAliveAt = System.nanoTime();
+    private EventStore eventStore;
+    private SystemLog systemLog;
+    private AlertDispatcher transitionAlerts; // every sink, keepalived notify script included
+    private AlertDispatcher alarmAlerts;      // webhooks and e-mail only: a notify script knows no ALARM state
+    private dev.tandem.core.ha.NodeState alertedState;
     private volatile dev.tandem.core.ha.NodeState publishedState = dev.tandem.core.ha.NodeState.INITIAL;
     private volatile int publishedPriority;
     public static final String VERSION = "0.1.0";
@@ -85,6 +99,7 @@ public final class NodeDaemon implements AutoCloseable {
 
     /** Opens everything, starts the core and the loop. Throws with a clear message if the node cannot run. */
     public void start() throws Exception {
+        startOperatorOutputs();
         rtnl = Rtnetlink.open();
         Set<String> down = new HashSet<>();
         Map<String, InstancePlan.InterfaceFacts> facts = interfaceFacts(rtnl, config, nodeName, down, ifindex);
@@ -128,6 +143,105 @@ public final class NodeDaemon implements AutoCloseable {
         lastStepAt = t0;
         loop = Thread.ofPlatform().name("tandem-loop-" + nodeName).unstarted(() -> runLoop(first));
         loop.start();
+    }
+
+    /**
+     * The event database, the system log and the alert sinks. A database that cannot be opened stops
+     * the start with the reason (the operator asked for a history); a missing /dev/log does not.
+     */
+    private void startOperatorOutputs() throws Exception {
+        OperatorConfig op = config.operator();
+        Path db = Path.of(op.stateDir(), nodeName + "-events.db");
+        java.nio.file.Files.createDirectories(db.getParent());
+        eventStore = EventStore.open(db, new Retention(op.eventsMaxCount(), java.time.Duration.ofDays(op.eventsMaxAgeDays())),
+                EventStore.Options.DEFAULTS.withOnWriteFailure((n, e) -> log.record("WARNING", nodeName
+                        + " could not store " + n + " event(s) in " + db + ": " + e.getMessage())));
+        if (op.syslog() && java.nio.file.Files.exists(Path.of("/dev/log"))) {
+            systemLog = new SystemLog("/dev/log", "tandem");
+        }
+        log.attach(eventStore, systemLog);
+        if (op.syslog() && systemLog == null) {
+            log.record("INFO", nodeName + ": no /dev/log on this host: events go to stdout (journald) and " + db);
+        }
+        AlertDispatcher.FailureListener onFailure = f -> log.record("WARNING", nodeName + " alert not delivered: "
+                + f.describe());
+        AlertDispatcher.Builder all = AlertDispatcher.builder().onFailure(onFailure);
+        AlertDispatcher.Builder alarms = AlertDispatcher.builder().onFailure(onFailure);
+        int sinks = 0;
+        for (OperatorConfig.Webhook w : op.webhooks()) {
+            all.sink(new WebhookSink(java.net.URI.create(w.url()), java.time.Duration.ofMillis(w.timeoutMs())));
+            alarms.sink(new WebhookSink(java.net.URI.create(w.url()), java.time.Duration.ofMillis(w.timeoutMs())));
+            sinks++;
+        }
+        if (op.email() != null) {
+            OperatorConfig.Email e = op.email();
+            SmtpSink.Settings st = new SmtpSink.Settings(e.server(), e.port(), heloName(), e.from(), e.to(),
+                    java.time.Duration.ofMillis(e.timeoutMs()));
+            all.sink(new SmtpSink(st));
+            alarms.sink(new SmtpSink(st));
+            sinks++;
+        }
+        if (sinks > 0) {
+            alarmAlerts = alarms.build();
+            log.listen(ev -> {
+                if ("ALARM".equals(ev.kind())) {
+                    alarmAlerts.dispatch(new Alert(java.time.Instant.ofEpochMilli(ev.timeMillis()), nodeName,
+                            Alert.Kind.GROUP, "alarm", "ALARM", Math.max(0, publishedPriority), ev.text()));
+                }
+            });
+        }
+        if (op.notifyScript() != null) {
+            // run once per transition: a script may not be idempotent
+            all.sink(new NotifyScriptSink(Path.of(op.notifyScript()), java.time.Duration.ofMillis(op.notifyTimeoutMs())),
+                    RetryPolicy.ONCE);
+            sinks++;
+        }
+        if (sinks > 0) {
+            transitionAlerts = all.build();
+        }
+    }
+
+    /** The name this host gives in SMTP EHLO: the kernel's host name (no DNS lookup that could hang). */
+    private static String heloName() {
+        try {
+            String h = java.nio.file.Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+            return h.matches("[A-Za-z0-9.-]{1,253}") ? h : "localhost";
+        } catch (java.io.IOException e) {
+            return "localhost";
+        }
+    }
+
+    /** keepalived's notify states: MASTER, BACKUP, FAULT, STOP (SUSPENDED counts as FAULT: it cannot serve). */
+    static String notifyState(dev.tandem.core.ha.NodeState s) {
+        return switch (s) {
+            case ACTIVE -> "MASTER";
+            case INITIAL, PASSIVE -> "BACKUP";
+            case FAULT, SUSPENDED -> "FAULT";
+            case STOPPED -> "STOP";
+        };
+    }
+
+    /** After a step: a state change becomes one alert per virtual group (keepalived GROUP notify). */
+    private void alertOnTransition() {
+        dev.tandem.core.ha.NodeState now = core.state();
+        if (transitionAlerts == null || now == alertedState) {
+            return;
+        }
+        dev.tandem.core.ha.NodeState before = alertedState;
+        alertedState = now;
+        if (before == null && now == dev.tandem.core.ha.NodeState.INITIAL) {
+            return;
+        }
+        List<dev.tandem.core.ha.HaEvent> t = core.status().recentTransitions();
+        String why = t.isEmpty() ? now.name() : t.getLast().text();
+        java.util.Set<String> groups = new java.util.LinkedHashSet<>();
+        for (InstanceSpec i : core.spec().instances()) {
+            groups.add(i.group());
+        }
+        for (String g : groups) {
+            transitionAlerts.dispatch(new Alert(java.time.Instant.now(), nodeName, Alert.Kind.GROUP, g,
+                    notifyState(now), core.effectivePriority(), why));
+        }
     }
 
     /** Path probers and service checks: each on its own thread, results into the loop's queue. */
@@ -185,7 +299,7 @@ public final class NodeDaemon implements AutoCloseable {
             return "the event loop has not run for " + quiet / 1_000_000 + " ms";
         }
         for (Thread t : readers) {
-            if (!t.isAlive()) {
+            if (t.getState() == Thread.State.TERMINATED && running) { // not merely not started yet
                 return "thread " + t.getName() + " has died";
             }
         }
@@ -329,6 +443,7 @@ public final class NodeDaemon implements AutoCloseable {
                     continue;
                 }
                 execute(out);
+                alertOnTransition();
                 publishedState = core.state();
                 publishedPriority = core.effectivePriority();
             }
@@ -521,6 +636,12 @@ public final class NodeDaemon implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        if (transitionAlerts != null) {
+            transitionAlerts.close(java.time.Duration.ofSeconds(2));
+        }
+        if (alarmAlerts != null) {
+            alarmAlerts.close(java.time.Duration.ofSeconds(2));
+        }
         for (AutoCloseable m : monitors) {
             try {
                 m.close();
@@ -553,5 +674,17 @@ public final class NodeDaemon implements AutoCloseable {
         if (acceptRules) {
             AcceptModeRules.remove();
         }
+        log.attach(null, null);
+        if (eventStore != null) {
+            eventStore.close();
+        }
+        if (systemLog != null) {
+            systemLog.close();
+        }
+    }
+
+    /** The event database (for the API and `tandem events`), or null before start. */
+    public EventStore eventStore() {
+        return eventStore;
     }
 }
