@@ -14,6 +14,9 @@ command -v flock >/dev/null 2>&1 || need+=(util-linux)
 # OpenSMTPD: the real MTA the e-mail alert tests deliver through (started by the test itself on 127.0.0.1).
 # Only where no other MTA is installed: it would replace exim4 or postfix (the test is skipped there).
 [ -x /usr/sbin/smtpd ] || [ -e /usr/sbin/sendmail ] || need+=(opensmtpd)
+# Chromium and its WebDriver: the dashboard test drives the real browser headless (Selenium, no downloads).
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tandem: missing Debian packages ${need[*]}; run as root to install them" >&2

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "High availability for Linux firewalls: VRRPv3 failover, session and configuration sync.",
         subcommands = {RunCommand.class, StatusCommand.class, NodeCommands.Suspend.class, NodeCommands.Resume.class,
                 NodeCommands.Demote.class, ConfigCommand.class, SimCommand.class, PkiCommand.class, LabCommand.class,
-                BenchCommand.class})
+                BenchCommand.class, TokenCommand.class})
 public final class TandemCli implements Runnable {
     public static final String VERSION = "0.1.0";
 
