@@ -55,7 +55,11 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
         return profile.equals("aggressive") ? 100 : 200;
     }
 
-    String yaml(Path runDir) {
+    /**
+     * apiPort1/2: where fw1's and fw2's API and dashboard listen on the host's 127.0.0.1 (plain HTTP
+     * on loopback; the daemons bind it in the host's namespace, hostNetns).
+     */
+    String yaml(Path runDir, int apiPort1, int apiPort2, String hostNetns) {
         String monitorsYaml = !monitors ? "" : """
                 monitors:
                   link_groups:
@@ -90,7 +94,13 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
                 """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, runDir, monitorsYaml,
-                links ? ", control: 10.10.3.1, backup: 10.10.4.1" : "", monitors ? ", path_sources: {server: 10.10.2.1}" : "",
-                links ? ", control: 10.10.3.2, backup: 10.10.4.2" : "", monitors ? ", path_sources: {server: 10.10.2.2}" : "");
+                links ? ", control: 10.10.3.1, backup: 10.10.4.1" : "", (monitors ? ", path_sources: {server: 10.10.2.1}" : "")
+                        + management(apiPort1, hostNetns),
+                links ? ", control: 10.10.3.2, backup: 10.10.4.2" : "", (monitors ? ", path_sources: {server: 10.10.2.2}" : "")
+                        + management(apiPort2, hostNetns));
+    }
+
+    private static String management(int port, String netns) {
+        return ",\n       management: {address: 127.0.0.1, port: " + port + ", netns: " + netns + "}";
     }
 }

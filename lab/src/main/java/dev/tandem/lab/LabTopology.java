@@ -62,11 +62,13 @@ public final class LabTopology {
     /** Builds the lab (replacing a broken one) and writes the Tandem config for the profile. */
     public void up(LabConfig config) {
         if (exists()) {
+            attachHost();
             writeConfig(config);
             return;
         }
         down();
         try {
+            attachHost();
             for (String ns : namespaces()) {
                 Cmd.sh("ip", "netns", "add", ns);
                 Cmd.sh("ip", "-n", ns, "link", "set", "lo", "up");
@@ -167,10 +169,20 @@ public final class LabTopology {
         }
     }
 
+    /**
+     * The host port of a firewall's API and dashboard: 8441/8442 for the default lab, a port derived
+     * from the prefix for others (tests), so that a lab and the tests never collide.
+     */
+    public int apiPort(String fw) {
+        int n = fw.equals("fw1") ? 1 : 2;
+        return prefix.equals(DEFAULT_PREFIX) ? 8440 + n : 20_000 + Math.floorMod(prefix.hashCode(), 10_000) * 2 + n;
+    }
+
     public void writeConfig(LabConfig config) {
         try {
             Files.createDirectories(runDir());
-            Files.writeString(configFile(), config.yaml(runDir()));
+            Files.writeString(configFile(), config.yaml(runDir(), apiPort("fw1"), apiPort("fw2"),
+                    "/run/netns/" + hostNamespace()));
             Path pki = runDir().resolve("pki");
             if (!Files.exists(pki.resolve("fw2.crt"))) {
                 // the cluster PKI, made by `tandem pki` itself
@@ -193,7 +205,25 @@ public final class LabTopology {
     }
 
     /** Removes everything of this prefix, even after a crash: processes, namespaces, run dir. */
+    /**
+     * The name under which the firewalls' daemons find the host's own network namespace, to bind
+     * their dashboards on its 127.0.0.1 (/proc/1/ns/net may be closed to them in a container). Not
+     * a lab namespace: `down` only removes the name, never the processes in it (the whole host).
+     */
+    public String hostNamespace() {
+        return "hostns-" + prefix;
+    }
+
+    private void attachHost() {
+        if (!Cmd.namespaces().contains(hostNamespace())) {
+            Cmd.sh("ip", "netns", "attach", hostNamespace(), Long.toString(ProcessHandle.current().pid()));
+        }
+    }
+
     public void down() {
+        if (Cmd.namespaces().contains(hostNamespace())) {
+            Cmd.run("ip", "netns", "delete", hostNamespace()); // unmounts the name only
+        }
         List<String> present = Cmd.namespaces();
         for (String ns : namespaces()) {
             if (present.contains(ns)) {
@@ -292,6 +322,12 @@ public final class LabTopology {
         } else {
             Cmd.run("ip", "netns", "exec", ns(fw), "nft", "delete", "table", "inet", "tandem_block");
         }
+    }
+
+    /** Starts a firewall's daemon in the background (it outlives this process; `down` stops it). */
+    public void startDetached(String fw) {
+        JavaProcess.start(JavaProcess.command(ns(fw), "dev.tandem.node.cli.TandemCli", TandemPair.NODE_JVM,
+                List.of("run", "-c", configFile().toString(), "--node", fw)), runDir().resolve(fw + ".log"));
     }
 
     public List<String> firewallLinks() {

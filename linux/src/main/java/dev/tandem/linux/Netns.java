@@ -30,16 +30,17 @@ public final class Netns {
 
     private Netns() {}
 
-    /** Moves the calling (platform) thread into /var/run/netns/NAME. */
+    /** Moves the calling (platform) thread into /var/run/netns/NAME, or into the namespace file NAME if it starts with '/'. */
     public static void enterOnCurrentThread(String name) {
         if (Thread.currentThread().isVirtual()) {
             throw new IllegalStateException("a virtual thread cannot own a namespace: its carrier changes");
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            int fd = (int) OPEN.invokeExact(st, a.allocateFrom("/var/run/netns/" + name), O_RDONLY_CLOEXEC, 0);
+            String path = name.startsWith("/") ? name : "/var/run/netns/" + name;
+            int fd = (int) OPEN.invokeExact(st, a.allocateFrom(path), O_RDONLY_CLOEXEC, 0);
             if (fd < 0) {
-                throw new NativeException("open(/var/run/netns/" + name + ")", (int) ERRNO.get(st, 0L));
+                throw new NativeException("open(" + path + ")", (int) ERRNO.get(st, 0L));
             }
             try {
                 int r = (int) SETNS.invokeExact(st, fd, CLONE_NEWNET);

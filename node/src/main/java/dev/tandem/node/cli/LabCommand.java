@@ -30,15 +30,44 @@ final class LabCommand implements Runnable {
         @Option(names = "--preempt", description = "enable preemption in the lab's cluster file")
         boolean preempt;
 
+        @Option(names = "--no-nodes", description = "build the network only; do not start the two daemons")
+        boolean noNodes;
+
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
             LabTopology lab = new LabTopology(prefix);
             lab.up(LabConfig.of(profile).withPreempt(preempt, 1000));
-            System.out.print(lab.status());
-            System.out.println("run the nodes:");
-            for (String fw : new String[]{"fw1", "fw2"}) {
-                System.out.println("  ip netns exec " + lab.ns(fw) + " ./tandem run -c " + lab.configFile() + " --node " + fw);
+            // tokens for the dashboards, shown once here (stored hashed)
+            java.nio.file.Path tokenFile = lab.runDir().resolve("state/tokens");
+            java.nio.file.Files.createDirectories(tokenFile.getParent());
+            dev.tandem.node.api.TokenStore tokens = dev.tandem.node.api.TokenStore.open(tokenFile);
+            tokens.revoke("lab-admin");
+            tokens.revoke("lab-viewer");
+            String admin = tokens.create("lab-admin", dev.tandem.node.api.Role.ADMIN);
+            String viewer = tokens.create("lab-viewer", dev.tandem.node.api.Role.VIEWER);
+            if (!noNodes) {
+                for (String fw : new String[]{"fw1", "fw2"}) {
+                    lab.startDetached(fw);
+                    if (fw.equals("fw1")) {
+                        for (int i = 0; i < 300 && !lab.active().equals("fw1"); i++) {
+                            Thread.sleep(50);
+                        }
+                    }
+                }
+                Thread.sleep(1500);
             }
+            System.out.print(lab.status());
+            if (noNodes) {
+                System.out.println("run the nodes:");
+                for (String fw : new String[]{"fw1", "fw2"}) {
+                    System.out.println("  ip netns exec " + lab.ns(fw) + " ./tandem run -c " + lab.configFile() + " --node " + fw);
+                }
+            } else {
+                System.out.println("nodes running (logs: " + lab.runDir() + "/fw1.log, fw2.log; stopped by ./tandem lab down)");
+            }
+            System.out.println("dashboards: fw1 http://127.0.0.1:" + lab.apiPort("fw1") + "/   fw2 http://127.0.0.1:"
+                    + lab.apiPort("fw2") + "/");
+            System.out.println("tokens: admin " + admin + "   viewer " + viewer);
             System.out.println("status: ./tandem status -c " + lab.configFile());
             return 0;
         }

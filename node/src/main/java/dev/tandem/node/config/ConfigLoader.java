@@ -574,7 +574,7 @@ public final class ConfigLoader {
     private OperatorConfig operator(Object o) {
         String p = "operator";
         OperatorConfig d = OperatorConfig.defaults();
-        Map<String, Object> m = map(o, p, Set.of("state_dir", "events", "alerts"), null);
+        Map<String, Object> m = map(o, p, Set.of("state_dir", "events", "alerts", "api"), null);
         if (m == null) {
             return d;
         }
@@ -661,8 +661,21 @@ public final class ConfigLoader {
                 notifyTimeout = number(a, "notify_timeout_ms", ap, notifyTimeout, 100, 600_000);
             }
         }
+        String tokenFile = null;
+        boolean plaintext = false;
+        if (m.containsKey("api")) {
+            String ap = join(p, "api");
+            Map<String, Object> a = map(m.get("api"), ap, Set.of("token_file", "plaintext"), null);
+            if (a != null) {
+                tokenFile = string(a, "token_file", ap, null);
+                if (tokenFile != null && !tokenFile.startsWith("/")) {
+                    error(join(ap, "token_file"), "must be an absolute path, got '" + tokenFile + "'");
+                }
+                plaintext = bool(a, "plaintext", ap, false);
+            }
+        }
         return new OperatorConfig(stateDir, maxCount, maxAge, syslog, List.copyOf(hooks), email, notify,
-                (int) notifyTimeout);
+                (int) notifyTimeout, tokenFile, plaintext);
     }
 
     private String monitorName(Map<String, Object> g, String path, Set<String> names) {
@@ -712,7 +725,7 @@ public final class ConfigLoader {
                 error(p, "node names are 1-31 of a-z, 0-9 and '-', starting with a letter or digit");
             }
             Map<String, Object> n = map(e.getValue(), p, Set.of("role", "priority", "interfaces", "control", "backup",
-                            "path_sources"),
+                            "path_sources", "management"),
                     Set.of("role", "priority", "interfaces"));
             if (n == null) {
                 continue;
@@ -775,8 +788,24 @@ public final class ConfigLoader {
                     }
                 }
             }
+            NodeConfig.Management mgmt = null;
+            if (n.containsKey("management")) {
+                String mp = join(p, "management");
+                Map<String, Object> mm = map(n.get("management"), mp, Set.of("address", "port", "netns"), Set.of("address"));
+                if (mm != null) {
+                    String addr = string(mm, "address", mp, null);
+                    if (addr != null && IpAddress.tryParse(addr) == null) {
+                        error(join(mp, "address"), "must be this node's management address (no prefix), got '" + addr + "'");
+                    }
+                    String netns = string(mm, "netns", mp, null);
+                    if (netns != null && !netns.startsWith("/")) {
+                        error(join(mp, "netns"), "must be a namespace file path such as /proc/1/ns/net, got '" + netns + "'");
+                    }
+                    mgmt = new NodeConfig.Management(addr, (int) number(mm, "port", mp, 8443, 1, 65535), netns);
+                }
+            }
             out.put(e.getKey(), new NodeConfig(e.getKey(), role, prio, Map.copyOf(ifaces), control, backup,
-                    Map.copyOf(sources)));
+                    Map.copyOf(sources), mgmt));
         }
         for (String link : List.of("control", "backup")) {
             long with = out.values().stream().filter(x -> (link.equals("control") ? x.control() : x.backup()) != null).count();

@@ -102,9 +102,7 @@ public final class ControlServer implements AutoCloseable {
             return switch (parts[0]) {
                 case "status" -> StatusReport.text(daemon.status(), daemon.role(), daemon.recentEvents(10))
                         + "  channel:\n" + String.join("", daemon.channelStatus().stream().map(l -> "    " + l + "\n").toList());
-                case "status-json" -> StatusReport.json(daemon.status(), daemon.role(), daemon.recentEvents(20),
-                        daemon.droppedInputs(), daemon.channelStatus())
-                        + "\n";
+                case "status-json" -> daemon.statusJson() + "\n";
                 case "suspend" -> command(Input.CommandKind.SUSPEND, who);
                 case "resume" -> command(Input.CommandKind.RESUME, who);
                 case "demote" -> command(Input.CommandKind.DEMOTE, who);

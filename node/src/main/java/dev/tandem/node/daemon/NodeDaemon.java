@@ -87,6 +87,8 @@ public final class NodeDaemon implements AutoCloseable {
     private AlertDispatcher transitionAlerts; // every sink, keepalived notify script included
     private AlertDispatcher alarmAlerts;      // webhooks and e-mail only: a notify script knows no ALARM state
     private dev.tandem.core.ha.NodeState alertedState;
+    private dev.tandem.node.api.ApiServer api;
+    private final DaemonView view = new DaemonView(this);
     private volatile dev.tandem.core.ha.NodeState publishedState = dev.tandem.core.ha.NodeState.INITIAL;
     private volatile int publishedPriority;
     public static final String VERSION = "0.1.0";
@@ -143,6 +145,69 @@ public final class NodeDaemon implements AutoCloseable {
         lastStepAt = t0;
         loop = Thread.ofPlatform().name("tandem-loop-" + nodeName).unstarted(() -> runLoop(first));
         loop.start();
+        startApi();
+    }
+
+    /**
+     * The operator API and dashboard on the management address: HTTPS with the cluster PKI, or plain
+     * HTTP on a loopback address (or anywhere when operator.api.plaintext is set, with an ALARM).
+     */
+    private void startApi() throws Exception {
+        NodeConfig.Management m = config.node(nodeName).management();
+        if (m == null) {
+            return;
+        }
+        OperatorConfig op = config.operator();
+        java.net.InetSocketAddress bind = new java.net.InetSocketAddress(
+                java.net.InetAddress.getByAddress(IpAddress.parse(m.address()).bytes()), m.port());
+        boolean loopback = bind.getAddress().isLoopbackAddress();
+        dev.tandem.node.api.ApiServer.Settings settings;
+        if (loopback || op.apiPlaintext()) {
+            settings = dev.tandem.node.api.ApiServer.Settings.plain(bind);
+            if (!loopback) {
+                settings = settings.withPlaintextAllowed();
+                log.record("ALARM", nodeName + ": the API on " + m.address() + " runs in PLAINTEXT (operator.api.plaintext)");
+            }
+        } else {
+            settings = dev.tandem.node.api.ApiServer.Settings.https(bind,
+                    dev.tandem.node.api.ApiServer.tlsContext(Path.of(config.cluster().pkiDir()), nodeName));
+        }
+        dev.tandem.node.api.TokenStore tokens = dev.tandem.node.api.TokenStore.open(Path.of(op.tokenFileOrDefault()));
+        dev.tandem.node.api.ApiServer.Settings s = settings;
+        api = m.netns() == null ? dev.tandem.node.api.ApiServer.start(view, tokens, s)
+                : dev.tandem.linux.Netns.callIn(m.netns(), () -> dev.tandem.node.api.ApiServer.start(view, tokens, s));
+        log.listen(view::eventAppended);
+        log.listen(e -> view.statusChanged()); // events mark every change worth redrawing
+        log.record("INFO", nodeName + ": API and dashboard on " + (loopback || op.apiPlaintext() ? "http" : "https")
+                + "://" + (bind.getAddress() instanceof java.net.Inet6Address ? "[" + m.address() + "]" : m.address())
+                + ":" + api.address().getPort() + "/ (tokens in " + op.tokenFileOrDefault() + ")");
+    }
+
+    /** The status as the API and `tandem status --json` show it. */
+    public String statusJson() throws Exception {
+        var c = config.cluster();
+        String extra = "{\"version\":" + StatusReport.q(VERSION) + ",\"profile\":" + StatusReport.q(c.profile())
+                + ",\"intervals\":{\"advert_ms\":" + c.advertIntervalMs() + ",\"heartbeat_ms\":" + c.heartbeatIntervalMs()
+                + ",\"hello_ms\":" + c.helloIntervalMs() + "},\"config_sync\":\"not available yet\""
+                + ",\"session_sync\":\"OFF\",";
+        return extra + StatusReport.json(status(), role(), recentEvents(20), droppedInputs(), channelStatus()).substring(1);
+    }
+
+    public dev.tandem.core.ha.NodeState publishedState() {
+        return publishedState;
+    }
+
+    /** A peer that says it is ACTIVE in its last hello, or null. */
+    public String activePeer() {
+        if (channel == null) {
+            return null;
+        }
+        for (PeerChannel.Hello h : channel.hellos().values()) {
+            if ("ACTIVE".equals(h.state())) {
+                return h.node();
+            }
+        }
+        return null;
     }
 
     /**
@@ -636,6 +701,9 @@ public final class NodeDaemon implements AutoCloseable {
     @Override
     public void close() {
         running = false;
+        if (api != null) {
+            api.close();
+        }
         if (transitionAlerts != null) {
             transitionAlerts.close(java.time.Duration.ofSeconds(2));
         }
