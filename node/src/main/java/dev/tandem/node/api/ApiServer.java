@@ -250,6 +250,24 @@ public final class ApiServer implements AutoCloseable {
                 throw new ApiError(503, "status unavailable");
             }
             send(ex, 200, status, Map.of());
+        } else if (path.equals("/metrics")) {
+            requireMethod(method, "GET");
+            authenticate(ex, false); // Prometheus sends the token: authorization: {credentials: ...}
+            noQuery(ex);
+            String text;
+            try {
+                text = view.metrics();
+            } catch (UnsupportedOperationException e) {
+                throw new ApiError(404, "this node has no metrics");
+            } catch (Exception e) {
+                LOG.log(System.Logger.Level.WARNING, "api: metrics of " + view.node() + " unavailable: " + e);
+                throw new ApiError(503, "metrics unavailable");
+            }
+            byte[] body = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+            commonHeaders(ex);
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
         } else if (path.equals("/api/v1/whoami")) {
             requireMethod(method, "GET");
             TokenStore.Principal p = authenticate(ex, false);

@@ -43,6 +43,11 @@ public interface NodeView {
      */
     Registration addListener(Listener listener);
 
+    /** Prometheus text exposition of the node's metrics; unsupported by default (then /metrics is 404). */
+    default String metrics() throws Exception {
+        throw new UnsupportedOperationException("no metrics");
+    }
+
     /** The actions {@link #act} takes. */
     java.util.List<String> ACTIONS = java.util.List.of("demote", "suspend", "resume", "sync-config");
 

@@ -435,6 +435,22 @@ public final class PeerChannel implements AutoCloseable {
         }
     }
 
+    /** Whether each peer/path connection is up: "fw2/control" -> true. */
+    public Map<String, Boolean> pathStates() {
+        Map<String, Boolean> m = new java.util.TreeMap<>();
+        for (PathSpec p : paths) {
+            for (String peer : p.peerAddresses().keySet()) {
+                m.put(peer + "/" + p.path(), conns.containsKey(peer + "/" + p.path()));
+            }
+        }
+        return m;
+    }
+
+    /** Sends a hello to every peer now (after a state change), off the caller's thread. */
+    public void helloNow() {
+        outbox.offer(() -> broadcast(FrameCodec.encode(FrameCodec.Type.HELLO, hello())));
+    }
+
     /** Lines for `tandem status`: paths and the last hello of each peer. */
     public List<String> describe() {
         List<String> out = new ArrayList<>();

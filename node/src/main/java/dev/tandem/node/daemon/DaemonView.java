@@ -74,6 +74,11 @@ final class DaemonView implements NodeView {
     }
 
     @Override
+    public String metrics() throws Exception {
+        return daemon.metricsText();
+    }
+
+    @Override
     public Registration addListener(Listener l) {
         listeners.add(l);
         return () -> listeners.remove(l);

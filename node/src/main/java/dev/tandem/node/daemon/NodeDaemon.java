@@ -89,6 +89,7 @@ public final class NodeDaemon implements AutoCloseable {
     private dev.tandem.core.ha.NodeState alertedState;
     private dev.tandem.node.api.ApiServer api;
     private final DaemonView view = new DaemonView(this);
+    private final NodeMetrics metrics;
     private volatile dev.tandem.core.ha.NodeState publishedState = dev.tandem.core.ha.NodeState.INITIAL;
     private volatile int publishedPriority;
     public static final String VERSION = "0.1.0";
@@ -97,6 +98,12 @@ public final class NodeDaemon implements AutoCloseable {
         this.config = config;
         this.nodeName = nodeName;
         this.log = log;
+        this.metrics = new NodeMetrics(nodeName);
+    }
+
+    /** Prometheus text for /metrics: a status snapshot from the loop, then the registry. */
+    public String metricsText() throws Exception {
+        return metrics.scrape(status(), droppedInputs(), channel == null ? Map.of() : channel.pathStates());
     }
 
     /** Opens everything, starts the core and the loop. Throws with a clear message if the node cannot run. */
@@ -508,6 +515,16 @@ public final class NodeDaemon implements AutoCloseable {
                     continue;
                 }
                 execute(out);
+                dev.tandem.core.ha.NodeState after = core.state();
+                if (after != publishedState) {
+                    metrics.transition(after);
+                    if (after == dev.tandem.core.ha.NodeState.ACTIVE) {
+                        metrics.takeover(System.nanoTime() - at);
+                    }
+                    if (channel != null) {
+                        channel.helloNow(); // peers see the new state now, not at the next hello
+                    }
+                }
                 alertOnTransition();
                 publishedState = core.state();
                 publishedPriority = core.effectivePriority();

@@ -158,6 +158,19 @@ class DashboardLabIT {
             driver.switchTo().window(fw1Tab);
             new WebDriverWait(driver, Duration.ofSeconds(3)).until(ExpectedConditions.textToBe(By.id("state"), "PASSIVE"));
             shot("lab-fw1-admin-demoted.png");
+
+            // Prometheus metrics of the new active, read with the viewer's token
+            HttpResponse<String> m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url("fw2") + "metrics"))
+                    .header("Authorization", "Bearer " + viewer).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(m.statusCode()).isEqualTo(200);
+            assertThat(m.body()).contains("tandem_node_state{node=\"fw2\",state=\"ACTIVE\"} 1.0")
+                    .contains("tandem_transitions_total{node=\"fw2\",to=\"ACTIVE\"} 1.0")
+                    .contains("tandem_takeover_seconds_count{node=\"fw2\"} 1")
+                    .contains("tandem_heartbeat_path_up{node=\"fw2\",path=\"fw1/control\"} 1.0")
+                    .contains("tandem_monitor_up{monitor=\"server\",node=\"fw2\"} 1.0")
+                    .containsPattern("tandem_adverts_sent_total\\{instance=\"vg1 lan0/IPv4\",node=\"fw2\"} [1-9]");
+            assertThat(HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url("fw2") + "metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
         }
     }
 }
