@@ -110,6 +110,10 @@ public final class ConntrackEvents implements AutoCloseable {
         return malformed;
     }
 
+    boolean isClosed() {
+        return closed;
+    }
+
     private void run() {
         try {
             read();

@@ -96,6 +96,7 @@ public final class ConntrackSocket implements AutoCloseable {
             ConntrackEvents.Listener listener) {
         ensureOpen();
         ConntrackEvents ev = ConntrackEvents.open(types, receiveBufferBytes, listener);
+        subscriptions.removeIf(ConntrackEvents::isClosed);
         subscriptions.add(ev);
         if (closed) {
             ev.close();
