@@ -90,6 +90,7 @@ class ConntrackSocketTest {
             udpClient.socket().receive(r);
             assertThat(r.getAddress()).as("the reply is un-DNATed").isEqualTo(ip("10.98.1.1"));
 
+            TwoHosts.sh("ip", "netns", "exec", lab.client, "ping", "-c", "1", "-W", "2", "10.98.2.2");
             int p4 = ((InetSocketAddress) c4.getLocalAddress()).getPort();
             int p6 = ((InetSocketAddress) c6.getLocalAddress()).getPort();
             int pu = ((InetSocketAddress) udpClient.getLocalAddress()).getPort();
@@ -113,6 +114,11 @@ class ConntrackSocketTest {
             ConntrackEntry t4 = only(dump, isTcp4);
             ConntrackEntry t6 = only(dump, isTcp6);
             ConntrackEntry u = only(dump, isUdp);
+            ConntrackEntry icmp = only(dump, e -> e.protocol() == ConntrackEntry.ICMP);
+            assertThat(icmp.original().icmpType()).isEqualTo(8);
+            assertThat(icmp.reply().icmpType()).isZero();
+            assertThat(icmp.reply().destination()).isEqualTo(ip("10.98.2.1"));
+            assertThat(icmp.isSourceNat()).isTrue();
             assertThat(t4.original()).isEqualTo(ConntrackEntry.Tuple.ports(ip("10.98.1.2"), ip("10.98.2.2"), p4, 8080));
             assertThat(t4.reply().source()).isEqualTo(ip("10.98.2.2"));
             assertThat(t4.reply().destination()).isEqualTo(ip("10.98.2.1"));
@@ -136,7 +142,7 @@ class ConntrackSocketTest {
 
             // replay into a fresh namespace: conntrack(8) there shows the same tuples, NAT included
             String peer = lab.fresh("peer");
-            List<ConntrackEntry> synced = List.of(t4, t6, u);
+            List<ConntrackEntry> synced = List.of(t4, t6, u, icmp);
             ConntrackSocket.BatchResult created = Netns.callIn(peer, () -> {
                 try (ConntrackSocket s = ConntrackSocket.open()) {
                     return s.create(synced);
@@ -155,9 +161,13 @@ class ConntrackSocketTest {
                     .contains("udp", "src=10.98.1.2 dst=10.98.1.1 sport=" + pu + " dport=5353 "
                             + "src=10.98.2.2 dst=10.98.2.1 sport=5300 dport=" + u.reply().destinationPort());
 
+            assertThat(line(list4, "type=8"))
+                    .contains("icmp", "src=10.98.1.2 dst=10.98.2.2 type=8 code=0 id=" + icmp.original().icmpId() + " "
+                            + "src=10.98.2.2 dst=10.98.2.1 type=0 code=0 id=" + icmp.reply().icmpId());
+
             try (ConntrackSocket s = Netns.callIn(peer, ConntrackSocket::open)) {
                 List<ConntrackEntry> there = s.dump();
-                assertThat(there).hasSize(3);
+                assertThat(there).hasSize(4);
                 for (ConntrackEntry e : synced) {
                     ConntrackEntry copy = only(there, e::sameFlow);
                     assertThat(copy.status() & natBits(e)).as("the kernel set up NAT for " + e).isEqualTo(natBits(e));
@@ -185,6 +195,37 @@ class ConntrackSocketTest {
             router.flush();
             awaitEvent(events, ConntrackEvent.Type.DESTROY, isUdp);
             assertThat(overruns.get()).isZero();
+
+            // failover: a standby router that forwards nothing new and has no NAT rules gets the entries
+            // first, then the links and addresses; the open connections go on through it, translated
+            String standby = lab.fresh("standby");
+            lab.prepareStandby(standby);
+            ConntrackSocket.BatchResult injected = Netns.callIn(standby, () -> {
+                try (ConntrackSocket s = ConntrackSocket.open()) {
+                    return s.create(List.of(t4, t6, u));
+                }
+            });
+            assertThat(injected.failures()).isEmpty();
+            lab.moveLinksTo(standby);
+            for (SocketChannel[] pair : new SocketChannel[][] {{c4, s4}, {c6, s6}}) {
+                pair[1].socket().setSoTimeout(5000);
+                pair[0].socket().setSoTimeout(5000);
+                pair[0].write(ByteBuffer.wrap("after".getBytes(StandardCharsets.US_ASCII)));
+                byte[] got = new byte[16];
+                assertThat(pair[1].socket().getInputStream().read(got)).as("the server hears the client through the standby")
+                        .isEqualTo(5);
+                pair[1].write(ByteBuffer.wrap("over".getBytes(StandardCharsets.US_ASCII)));
+                assertThat(pair[0].socket().getInputStream().read(got)).as("and the client the server").isEqualTo(4);
+            }
+            udpClient.send(ByteBuffer.wrap(new byte[] {5}), new InetSocketAddress(ip("10.98.1.1"), 5353));
+            DatagramPacket q2 = new DatagramPacket(new byte[64], 64);
+            udpServer.socket().receive(q2);
+            assertThat(q2.getSocketAddress()).as("DNAT and masquerade by the injected entry")
+                    .isEqualTo(new InetSocketAddress(ip("10.98.2.1"), u.reply().destinationPort()));
+            udpServer.socket().send(new DatagramPacket(new byte[] {6}, 1, q2.getSocketAddress()));
+            DatagramPacket r2 = new DatagramPacket(new byte[64], 64);
+            udpClient.socket().receive(r2);
+            assertThat(r2.getSocketAddress()).isEqualTo(new InetSocketAddress(ip("10.98.1.1"), 5353));
         } finally {
             router.close();
             for (AutoCloseable c : open) {

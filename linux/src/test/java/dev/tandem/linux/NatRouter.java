@@ -40,6 +40,23 @@ final class NatRouter implements AutoCloseable {
             }
             """;
 
+    /**
+     * The standby router's ruleset: no NAT rules of its own and no new forwarded connections, so a
+     * forwarded packet passes (translated) only through a conntrack entry injected by session sync.
+     */
+    static final String STANDBY_RULESET = """
+            table inet tlxct {
+              chain tlxfwd {
+                type filter hook forward priority 0; policy accept;
+                ct state established,related accept
+                ct state new,invalid drop
+              }
+              chain tlxpost {
+                type nat hook postrouting priority 100;
+              }
+            }
+            """;
+
     NatRouter() {
         try {
             for (String ns : List.of(client, router, server)) {
@@ -55,20 +72,42 @@ final class NatRouter implements AutoCloseable {
             TwoHosts.sh("ip", "-n", client, "-6", "route", "add", "default", "via", "fd98:1::1");
             TwoHosts.sh("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1",
                     "net.ipv6.conf.all.forwarding=1");
-            Path rules = Files.createTempFile("tlxct", ".nft");
-            try {
-                Files.writeString(rules, RULESET, StandardCharsets.UTF_8);
-                TwoHosts.sh("ip", "netns", "exec", router, "nft", "-f", rules.toString());
-            } finally {
-                Files.deleteIfExists(rules);
-            }
-        } catch (IOException e) {
-            close();
-            throw new UncheckedIOException(e);
+            nft(router, RULESET);
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    private static void nft(String ns, String ruleset) {
+        try {
+            Path rules = Files.createTempFile("tlxct", ".nft");
+            try {
+                Files.writeString(rules, ruleset, StandardCharsets.UTF_8);
+                TwoHosts.sh("ip", "netns", "exec", ns, "nft", "-f", rules.toString());
+            } finally {
+                Files.deleteIfExists(rules);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Prepares namespace standby as a router with {@link #STANDBY_RULESET} (no links yet). */
+    void prepareStandby(String standby) {
+        TwoHosts.sh("ip", "netns", "exec", standby, "sysctl", "-qw", "net.ipv4.ip_forward=1",
+                "net.ipv6.conf.all.forwarding=1");
+        nft(standby, STANDBY_RULESET);
+    }
+
+    /** Failover: moves the router's two links (same MACs) into standby and gives them the router's addresses. */
+    void moveLinksTo(String standby) {
+        TwoHosts.sh("ip", "-n", router, "link", "set", "eth0", "netns", standby);
+        TwoHosts.sh("ip", "-n", router, "link", "set", "eth1", "netns", standby);
+        TwoHosts.sh("ip", "-n", standby, "link", "set", "eth0", "up");
+        TwoHosts.sh("ip", "-n", standby, "link", "set", "eth1", "up");
+        addr(standby, "eth0", "10.98.1.1/24", "fd98:1::1/64");
+        addr(standby, "eth1", "10.98.2.1/24", "fd98:2::1/64");
     }
 
     /** A new empty namespace (lo up, DAD off) named prefix-suffix, deleted by close(). */
