@@ -114,7 +114,10 @@ public final class ConntrackSocket implements AutoCloseable {
         return out;
     }
 
-    /** Streams every entry (IPv4 and IPv6) to the sink on the calling thread. */
+    /**
+     * Streams every entry (IPv4 and IPv6) to the sink on the calling thread, under this socket's lock:
+     * the sink must not use this socket.
+     */
     public DumpStats dump(Consumer<ConntrackEntry> sink) {
         lock.lock();
         try {
@@ -124,6 +127,7 @@ public final class ConntrackSocket implements AutoCloseable {
             long[] counts = new long[2];
             boolean[] state = new boolean[2]; // done, interrupted
             for (int i = 0; i < MAX_DUMP_DATAGRAMS; i++) {
+                ensureOpen(); // close() waits for the lock: give it up at the next datagram
                 int n = receive("ctnetlink dump");
                 try {
                     ConntrackCodec.forEachMessage(socket.data(), n, (type, flags, mseq, buf, off, len) -> {
