@@ -25,6 +25,11 @@ public final class Libc {
     public static final int SOL_SOCKET = 1;
     public static final int SO_RCVBUF = 8;
     public static final int SO_RCVBUFFORCE = 33;
+    public static final int SO_SNDBUFFORCE = 32;
+    public static final int SO_RCVTIMEO = 20;
+    public static final int SOL_NETLINK = 270;
+    public static final int NETLINK_NO_ENOBUFS = 5;
+    public static final int NETLINK_CAP_ACK = 10;
     public static final int SO_BINDTODEVICE = 25;
     public static final int IPPROTO_IP = 0;
     public static final int IPPROTO_IPV6 = 41;

@@ -1,0 +1,615 @@
+package dev.tandem.linux;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.OptionalLong;
+
+/**
+ * ctnetlink (NETLINK_NETFILTER, subsystem CTNETLINK) messages to and from {@link ConntrackEntry}, in
+ * plain Java so that it can be fuzzed.
+ *
+ * <p>Byte order: the netlink header and every attribute header (nla_len, nla_type) are host order;
+ * nfgenmsg.res_id and every ctnetlink attribute payload (status, timeout, mark, zone, id, ports, ICMP
+ * id) are big-endian; addresses are raw network-order bytes; u8 payloads have no order. Nested
+ * attributes are written with NLA_F_NESTED; attribute types are masked with 0x3fff when read.
+ *
+ * <p>Decoding is strict: every length is checked against its enclosing attribute, fixed-size payloads
+ * must have their exact size, and anything malformed throws {@link DecodeException} naming the problem.
+ * Unknown attributes are skipped; of repeated attributes the last wins (as in the kernel's nla_parse).
+ */
+public final class ConntrackCodec {
+    public static final int NFNL_SUBSYS_CTNETLINK = 1;
+    public static final int IPCTNL_MSG_CT_NEW = 0;
+    public static final int IPCTNL_MSG_CT_GET = 1;
+    public static final int IPCTNL_MSG_CT_DELETE = 2;
+    public static final int CT_NEW = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW;
+    public static final int CT_GET = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET;
+    public static final int CT_DELETE = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE;
+
+    public static final int NLMSG_ERROR = 2;
+    public static final int NLMSG_DONE = 3;
+    public static final int NLM_F_REQUEST = 1;
+    public static final int NLM_F_MULTI = 2;
+    public static final int NLM_F_ACK = 4;
+    public static final int NLM_F_DUMP_INTR = 0x10;
+    public static final int NLM_F_EXCL = 0x200;
+    public static final int NLM_F_CREATE = 0x400;
+    public static final int NLM_F_DUMP = 0x300;
+    static final int NLA_F_NESTED = 0x8000;
+    static final int NLA_TYPE_MASK = 0x3fff;
+
+    // enum ctattr_type
+    static final int CTA_TUPLE_ORIG = 1;
+    static final int CTA_TUPLE_REPLY = 2;
+    static final int CTA_STATUS = 3;
+    static final int CTA_PROTOINFO = 4;
+    static final int CTA_NAT_SRC = 6;
+    static final int CTA_TIMEOUT = 7;
+    static final int CTA_MARK = 8;
+    static final int CTA_ID = 12;
+    static final int CTA_NAT_DST = 13;
+    static final int CTA_ZONE = 18;
+    // enum ctattr_tuple
+    static final int CTA_TUPLE_IP = 1;
+    static final int CTA_TUPLE_PROTO = 2;
+    // enum ctattr_ip
+    static final int CTA_IP_V4_SRC = 1;
+    static final int CTA_IP_V4_DST = 2;
+    static final int CTA_IP_V6_SRC = 3;
+    static final int CTA_IP_V6_DST = 4;
+    // enum ctattr_l4proto
+    static final int CTA_PROTO_NUM = 1;
+    static final int CTA_PROTO_SRC_PORT = 2;
+    static final int CTA_PROTO_DST_PORT = 3;
+    static final int CTA_PROTO_ICMP_ID = 4;
+    static final int CTA_PROTO_ICMP_TYPE = 5;
+    static final int CTA_PROTO_ICMP_CODE = 6;
+    static final int CTA_PROTO_ICMPV6_ID = 7;
+    static final int CTA_PROTO_ICMPV6_TYPE = 8;
+    static final int CTA_PROTO_ICMPV6_CODE = 9;
+    // enum ctattr_protoinfo, ctattr_protoinfo_tcp
+    static final int CTA_PROTOINFO_TCP = 1;
+    static final int CTA_PROTOINFO_TCP_STATE = 1;
+    static final int CTA_PROTOINFO_TCP_WSCALE_ORIGINAL = 2;
+    static final int CTA_PROTOINFO_TCP_WSCALE_REPLY = 3;
+    static final int CTA_PROTOINFO_TCP_FLAGS_ORIGINAL = 4;
+    static final int CTA_PROTOINFO_TCP_FLAGS_REPLY = 5;
+    // enum ctattr_nat, ctattr_protonat
+    static final int CTA_NAT_V4_MINIP = 1;
+    static final int CTA_NAT_V4_MAXIP = 2;
+    static final int CTA_NAT_PROTO = 3;
+    static final int CTA_NAT_V6_MINIP = 4;
+    static final int CTA_NAT_V6_MAXIP = 5;
+    static final int CTA_PROTONAT_PORT_MIN = 1;
+    static final int CTA_PROTONAT_PORT_MAX = 2;
+
+    /** TCP_CONNTRACK_MAX: the kernel refuses states at or above it. */
+    static final int TCP_STATES = 10;
+    /** Upper bound of one encoded request (an IPv6 create with NAT and TCP info is about 400 bytes). */
+    public static final int MAX_MESSAGE_BYTES = 512;
+
+    /** Anything malformed in a ctnetlink message; the only exception the decoder throws. */
+    public static final class DecodeException extends Exception {
+        public DecodeException(String message) {
+            super(message);
+        }
+    }
+
+    /** Receives the messages of one datagram: header fields and where the message lies in the buffer. */
+    @FunctionalInterface
+    public interface MessageVisitor {
+        void message(int type, int flags, int seq, byte[] buf, int offset, int length) throws DecodeException;
+    }
+
+    /** The three requests that change the table. */
+    public enum Request {
+        /** IPCTNL_MSG_CT_NEW + NLM_F_CREATE|NLM_F_EXCL: creates the entry, EEXIST if it is there. */
+        CREATE,
+        /** IPCTNL_MSG_CT_NEW without NLM_F_CREATE / NLM_F_EXCL: changes an existing entry, ENOENT if absent. */
+        UPDATE,
+        /** IPCTNL_MSG_CT_DELETE by original tuple (and zone). */
+        DELETE
+    }
+
+    private ConntrackCodec() {}
+
+    // ------------------------------------------------------------------------------------------ decoding
+
+    /**
+     * Calls the visitor for each netlink message of a datagram (buf[0..length)). A truncated or
+     * inconsistent header throws; trailing bytes shorter than a header are ignored as padding.
+     */
+    public static void forEachMessage(byte[] buf, int length, MessageVisitor visitor) throws DecodeException {
+        if (length < 0 || length > buf.length) {
+            throw new DecodeException("datagram length " + length + " outside the " + buf.length + "-byte buffer");
+        }
+        int off = 0;
+        while (length - off >= 16) {
+            int len = le32(buf, off);
+            if (len < 16 || len > length - off) {
+                throw new DecodeException("nlmsg_len " + Integer.toUnsignedString(len) + " at offset " + off
+                        + " does not fit the " + length + "-byte datagram");
+            }
+            visitor.message(le16(buf, off + 4), le16(buf, off + 6), le32(buf, off + 8), buf, off, len);
+            off += align(len);
+            if (off < 0) {
+                return;
+            }
+        }
+    }
+
+    /** Decodes one whole message (a byte array holding exactly one netlink message). */
+    public static ConntrackEntry decode(byte[] message) throws DecodeException {
+        return decode(message, 0, message.length);
+    }
+
+    /** The event a kernel notification stands for (NEW = CT_NEW with NLM_F_CREATE, UPDATE = CT_NEW, DESTROY). */
+    public static ConntrackEvent decodeEvent(byte[] buf, int offset, int length) throws DecodeException {
+        ConntrackEntry e = decode(buf, offset, length);
+        int type = le16(buf, offset + 4);
+        int flags = le16(buf, offset + 6);
+        ConntrackEvent.Type t = type == CT_DELETE ? ConntrackEvent.Type.DESTROY
+                : (flags & NLM_F_CREATE) != 0 ? ConntrackEvent.Type.NEW : ConntrackEvent.Type.UPDATE;
+        return new ConntrackEvent(t, e);
+    }
+
+    /**
+     * Decodes the netlink message at buf[offset..offset+length): nlmsghdr, nfgenmsg, attributes.
+     * Accepts IPCTNL_MSG_CT_NEW and IPCTNL_MSG_CT_DELETE (events and dump replies).
+     */
+    public static ConntrackEntry decode(byte[] buf, int offset, int length) throws DecodeException {
+        if (buf == null || offset < 0 || length < 0 || offset > buf.length - length) {
+            throw new DecodeException("message bounds offset " + offset + " length " + length + " outside the buffer");
+        }
+        if (length < 20) {
+            throw new DecodeException("message of " + length + " bytes is shorter than nlmsghdr + nfgenmsg (20)");
+        }
+        int len = le32(buf, offset);
+        if (len < 20 || len > length) {
+            throw new DecodeException("nlmsg_len " + Integer.toUnsignedString(len) + " outside 20.." + length);
+        }
+        int type = le16(buf, offset + 4);
+        if (type != CT_NEW && type != CT_DELETE) {
+            throw new DecodeException("message type 0x" + Integer.toHexString(type)
+                    + " is not IPCTNL_MSG_CT_NEW or IPCTNL_MSG_CT_DELETE of ctnetlink");
+        }
+        int af = buf[offset + 16] & 0xff;
+        ConntrackEntry.Family family = af == Libc.AF_INET ? ConntrackEntry.Family.IPV4
+                : af == Libc.AF_INET6 ? ConntrackEntry.Family.IPV6 : null;
+        if (family == null) {
+            throw new DecodeException("nfgen_family " + af + " is neither AF_INET nor AF_INET6");
+        }
+        Parsed orig = null;
+        Parsed reply = null;
+        int status = 0;
+        long timeout = 0;
+        int mark = 0;
+        int zone = 0;
+        ConntrackEntry.TcpInfo tcp = null;
+        OptionalLong id = OptionalLong.empty();
+        int end = offset + len;
+        int p = offset + 20;
+        while (p < end) {
+            int alen = attrLength(buf, p, end, "ctnetlink attribute");
+            int at = le16(buf, p + 2) & NLA_TYPE_MASK;
+            int v = p + 4;
+            int vlen = alen - 4;
+            switch (at) {
+                case CTA_TUPLE_ORIG -> orig = tuple(buf, v, v + vlen, family, "CTA_TUPLE_ORIG");
+                case CTA_TUPLE_REPLY -> reply = tuple(buf, v, v + vlen, family, "CTA_TUPLE_REPLY");
+                case CTA_STATUS -> status = be32(buf, v, vlen, "CTA_STATUS");
+                case CTA_TIMEOUT -> timeout = be32(buf, v, vlen, "CTA_TIMEOUT") & 0xffffffffL;
+                case CTA_MARK -> mark = be32(buf, v, vlen, "CTA_MARK");
+                case CTA_ZONE -> zone = be16(buf, v, vlen, "CTA_ZONE");
+                case CTA_ID -> id = OptionalLong.of(be32(buf, v, vlen, "CTA_ID") & 0xffffffffL);
+                case CTA_PROTOINFO -> {
+                    ConntrackEntry.TcpInfo t = protoinfo(buf, v, v + vlen);
+                    if (t != null) {
+                        tcp = t;
+                    }
+                }
+                default -> { } // counters, use, timestamps, labels, helper, ...: not carried
+            }
+            p += align(alen);
+        }
+        if (orig == null) {
+            throw new DecodeException("no CTA_TUPLE_ORIG");
+        }
+        if (reply == null) {
+            throw new DecodeException("no CTA_TUPLE_REPLY");
+        }
+        if (orig.protocol != reply.protocol) {
+            throw new DecodeException("CTA_TUPLE_ORIG protocol " + orig.protocol + " differs from CTA_TUPLE_REPLY protocol "
+                    + reply.protocol);
+        }
+        if (tcp != null && orig.protocol != ConntrackEntry.TCP) {
+            tcp = null; // the kernel only sends TCP protoinfo for TCP; never attach it to another protocol
+        }
+        return new ConntrackEntry(family, orig.protocol, orig.tuple, reply.tuple, status, timeout, mark, zone, tcp, id);
+    }
+
+    private record Parsed(int protocol, ConntrackEntry.Tuple tuple) {}
+
+    private static Parsed tuple(byte[] b, int start, int end, ConntrackEntry.Family family, String what)
+            throws DecodeException {
+        InetAddress src = null;
+        InetAddress dst = null;
+        int proto = -1;
+        int sport = -1;
+        int dport = -1;
+        int icmpId = -1;
+        int icmpType = -1;
+        int icmpCode = -1;
+        int p = start;
+        while (p < end) {
+            int alen = attrLength(b, p, end, what);
+            int at = le16(b, p + 2) & NLA_TYPE_MASK;
+            int v = p + 4;
+            int vend = p + alen;
+            if (at == CTA_TUPLE_IP) {
+                int q = v;
+                while (q < vend) {
+                    int ilen = attrLength(b, q, vend, what + "/CTA_TUPLE_IP");
+                    int it = le16(b, q + 2) & NLA_TYPE_MASK;
+                    switch (it) {
+                        case CTA_IP_V4_SRC, CTA_IP_V4_DST, CTA_IP_V6_SRC, CTA_IP_V6_DST -> {
+                            boolean v6 = it == CTA_IP_V6_SRC || it == CTA_IP_V6_DST;
+                            if (v6 != (family == ConntrackEntry.Family.IPV6)) {
+                                throw new DecodeException(what + ": an " + (v6 ? "IPv6" : "IPv4")
+                                        + " address in an " + family + " message");
+                            }
+                            int want = v6 ? 16 : 4;
+                            if (ilen - 4 != want) {
+                                throw new DecodeException(what + ": address of " + (ilen - 4) + " bytes, expected " + want);
+                            }
+                            InetAddress a = address(b, q + 4, want);
+                            if (it == CTA_IP_V4_SRC || it == CTA_IP_V6_SRC) {
+                                src = a;
+                            } else {
+                                dst = a;
+                            }
+                        }
+                        default -> { }
+                    }
+                    q += align(ilen);
+                }
+            } else if (at == CTA_TUPLE_PROTO) {
+                int q = v;
+                while (q < vend) {
+                    int plen = attrLength(b, q, vend, what + "/CTA_TUPLE_PROTO");
+                    int pt = le16(b, q + 2) & NLA_TYPE_MASK;
+                    int pv = q + 4;
+                    int pvlen = plen - 4;
+                    switch (pt) {
+                        case CTA_PROTO_NUM -> proto = u8(b, pv, pvlen, what + "/CTA_PROTO_NUM");
+                        case CTA_PROTO_SRC_PORT -> sport = be16(b, pv, pvlen, what + "/CTA_PROTO_SRC_PORT");
+                        case CTA_PROTO_DST_PORT -> dport = be16(b, pv, pvlen, what + "/CTA_PROTO_DST_PORT");
+                        case CTA_PROTO_ICMP_ID, CTA_PROTO_ICMPV6_ID -> icmpId = be16(b, pv, pvlen, what + "/ICMP id");
+                        case CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMPV6_TYPE -> icmpType = u8(b, pv, pvlen, what + "/ICMP type");
+                        case CTA_PROTO_ICMP_CODE, CTA_PROTO_ICMPV6_CODE -> icmpCode = u8(b, pv, pvlen, what + "/ICMP code");
+                        default -> { }
+                    }
+                    q += align(plen);
+                }
+            }
+            p += align(alen);
+        }
+        if (src == null || dst == null) {
+            throw new DecodeException(what + ": source or destination address missing");
+        }
+        if (proto < 0) {
+            throw new DecodeException(what + ": no CTA_PROTO_NUM");
+        }
+        if (ConntrackEntry.isIcmp(proto)) {
+            if (icmpId < 0 || icmpType < 0 || icmpCode < 0) {
+                throw new DecodeException(what + ": ICMP id, type or code missing");
+            }
+            return new Parsed(proto, ConntrackEntry.Tuple.icmp(src, dst, icmpId, icmpType, icmpCode));
+        }
+        if ((proto == ConntrackEntry.TCP || proto == ConntrackEntry.UDP) && (sport < 0 || dport < 0)) {
+            throw new DecodeException(what + ": " + (proto == ConntrackEntry.TCP ? "TCP" : "UDP") + " ports missing");
+        }
+        if (ConntrackEntry.hasPorts(proto)) {
+            return new Parsed(proto, ConntrackEntry.Tuple.ports(src, dst, Math.max(sport, 0), Math.max(dport, 0)));
+        }
+        return new Parsed(proto, ConntrackEntry.Tuple.addresses(src, dst));
+    }
+
+    /** CTA_PROTOINFO: the TCP part, or null when there is none (other protocols' info is not carried). */
+    private static ConntrackEntry.TcpInfo protoinfo(byte[] b, int start, int end) throws DecodeException {
+        ConntrackEntry.TcpInfo tcp = null;
+        int p = start;
+        while (p < end) {
+            int alen = attrLength(b, p, end, "CTA_PROTOINFO");
+            int at = le16(b, p + 2) & NLA_TYPE_MASK;
+            if (at == CTA_PROTOINFO_TCP) {
+                int state = -1;
+                int wo = 0;
+                int wr = 0;
+                int fo = 0;
+                int fr = 0;
+                int vend = p + alen;
+                int q = p + 4;
+                while (q < vend) {
+                    int tlen = attrLength(b, q, vend, "CTA_PROTOINFO_TCP");
+                    int tt = le16(b, q + 2) & NLA_TYPE_MASK;
+                    int tv = q + 4;
+                    int tvlen = tlen - 4;
+                    switch (tt) {
+                        case CTA_PROTOINFO_TCP_STATE -> state = u8(b, tv, tvlen, "CTA_PROTOINFO_TCP_STATE");
+                        case CTA_PROTOINFO_TCP_WSCALE_ORIGINAL -> wo = u8(b, tv, tvlen, "CTA_PROTOINFO_TCP_WSCALE_ORIGINAL");
+                        case CTA_PROTOINFO_TCP_WSCALE_REPLY -> wr = u8(b, tv, tvlen, "CTA_PROTOINFO_TCP_WSCALE_REPLY");
+                        case CTA_PROTOINFO_TCP_FLAGS_ORIGINAL -> fo = tcpFlags(b, tv, tvlen, "CTA_PROTOINFO_TCP_FLAGS_ORIGINAL");
+                        case CTA_PROTOINFO_TCP_FLAGS_REPLY -> fr = tcpFlags(b, tv, tvlen, "CTA_PROTOINFO_TCP_FLAGS_REPLY");
+                        default -> { }
+                    }
+                    q += align(tlen);
+                }
+                if (state < 0) {
+                    throw new DecodeException("CTA_PROTOINFO_TCP without CTA_PROTOINFO_TCP_STATE");
+                }
+                tcp = new ConntrackEntry.TcpInfo(state, wo, wr, fo, fr);
+            }
+            p += align(alen);
+        }
+        return tcp;
+    }
+
+    /** struct nf_ct_tcp_flags { u8 flags; u8 mask; }: the flags. */
+    private static int tcpFlags(byte[] b, int v, int vlen, String what) throws DecodeException {
+        if (vlen != 2) {
+            throw new DecodeException(what + " of " + vlen + " bytes, expected 2");
+        }
+        return b[v] & 0xff;
+    }
+
+    /** Validates the attribute header at p within [p, end) and returns nla_len (>= 4, fits). */
+    private static int attrLength(byte[] b, int p, int end, String what) throws DecodeException {
+        if (end - p < 4) {
+            throw new DecodeException(what + ": " + (end - p) + " trailing bytes at offset " + p
+                    + ", too short for an attribute header");
+        }
+        int alen = le16(b, p);
+        if (alen < 4 || alen > end - p) {
+            throw new DecodeException(what + ": attribute type " + (le16(b, p + 2) & NLA_TYPE_MASK) + " length " + alen
+                    + " at offset " + p + " does not fit the " + (end - p) + " bytes left");
+        }
+        return alen;
+    }
+
+    private static InetAddress address(byte[] b, int off, int n) throws DecodeException {
+        byte[] a = new byte[n];
+        System.arraycopy(b, off, a, 0, n);
+        try {
+            // Inet6Address.getByAddress keeps IPv4-mapped IPv6 addresses IPv6 (InetAddress.getByAddress would not)
+            return n == 4 ? Inet4Address.getByAddress(a) : Inet6Address.getByAddress(null, a, -1);
+        } catch (UnknownHostException e) {
+            throw new DecodeException("address of " + n + " bytes: " + e.getMessage());
+        }
+    }
+
+    private static int u8(byte[] b, int v, int vlen, String what) throws DecodeException {
+        if (vlen != 1) {
+            throw new DecodeException(what + " of " + vlen + " bytes, expected 1");
+        }
+        return b[v] & 0xff;
+    }
+
+    private static int be16(byte[] b, int v, int vlen, String what) throws DecodeException {
+        if (vlen != 2) {
+            throw new DecodeException(what + " of " + vlen + " bytes, expected 2");
+        }
+        return (b[v] & 0xff) << 8 | (b[v + 1] & 0xff);
+    }
+
+    private static int be32(byte[] b, int v, int vlen, String what) throws DecodeException {
+        if (vlen != 4) {
+            throw new DecodeException(what + " of " + vlen + " bytes, expected 4");
+        }
+        return (b[v] & 0xff) << 24 | (b[v + 1] & 0xff) << 16 | (b[v + 2] & 0xff) << 8 | (b[v + 3] & 0xff);
+    }
+
+    static int le16(byte[] b, int off) {
+        return ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+                ? (b[off] & 0xff) | (b[off + 1] & 0xff) << 8
+                : (b[off] & 0xff) << 8 | (b[off + 1] & 0xff);
+    }
+
+    static int le32(byte[] b, int off) {
+        return ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+                ? (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24
+                : (b[off] & 0xff) << 24 | (b[off + 1] & 0xff) << 16 | (b[off + 2] & 0xff) << 8 | (b[off + 3] & 0xff);
+    }
+
+    static int align(int n) {
+        return (n + 3) & ~3;
+    }
+
+    // ------------------------------------------------------------------------------------------ encoding
+
+    /** A complete request with NLM_F_ACK (a lone request wants its answer). */
+    public static byte[] encode(Request request, ConntrackEntry e, int seq) {
+        ByteBuffer b = ByteBuffer.allocate(MAX_MESSAGE_BYTES).order(ByteOrder.nativeOrder());
+        write(b, request, e, seq, NLM_F_ACK);
+        byte[] out = new byte[b.position()];
+        b.flip().get(out);
+        return out;
+    }
+
+    /** IPCTNL_MSG_CT_NEW that creates the entry (NLM_F_CREATE|NLM_F_EXCL|NLM_F_ACK). */
+    public static byte[] create(ConntrackEntry e, int seq) {
+        return encode(Request.CREATE, e, seq);
+    }
+
+    /** IPCTNL_MSG_CT_NEW that changes an existing entry: status, timeout, mark, TCP info (NLM_F_ACK). */
+    public static byte[] update(ConntrackEntry e, int seq) {
+        return encode(Request.UPDATE, e, seq);
+    }
+
+    /** IPCTNL_MSG_CT_DELETE of the entry with this original tuple and zone (NLM_F_ACK). */
+    public static byte[] delete(ConntrackEntry e, int seq) {
+        return encode(Request.DELETE, e, seq);
+    }
+
+    /** IPCTNL_MSG_CT_GET dump of every family (AF_UNSPEC). */
+    public static byte[] dumpRequest(int seq) {
+        return header(CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq, 0);
+    }
+
+    /** IPCTNL_MSG_CT_DELETE without attributes: flushes the table of every family (NLM_F_ACK). */
+    public static byte[] flushRequest(int seq) {
+        return header(CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, seq, 0);
+    }
+
+    private static byte[] header(int type, int flags, int seq, int family) {
+        ByteBuffer b = ByteBuffer.allocate(20).order(ByteOrder.nativeOrder());
+        b.putInt(20).putShort((short) type).putShort((short) flags).putInt(seq).putInt(0);
+        b.put((byte) family).put((byte) 0).putShort((short) 0);
+        return b.array();
+    }
+
+    /**
+     * The status a request may carry: the kernel refuses (EBUSY) to change EXPECTED, CONFIRMED or DYING,
+     * and a created entry is CONFIRMED and not EXPECTED; NAT bits are ignored by it (NAT comes from
+     * CTA_NAT_SRC / CTA_NAT_DST).
+     */
+    static int requestStatus(int status) {
+        return (status | ConntrackEntry.IPS_CONFIRMED) & ~(ConntrackEntry.IPS_EXPECTED | ConntrackEntry.IPS_DYING);
+    }
+
+    /**
+     * Writes one request at b's position (b in native order, at least {@link #MAX_MESSAGE_BYTES}
+     * remaining) and returns its length. extraFlags is ORed into NLM_F_REQUEST and the request's flags.
+     */
+    static int write(ByteBuffer b, Request request, ConntrackEntry e, int seq, int extraFlags) {
+        if (b.remaining() < MAX_MESSAGE_BYTES) {
+            throw new IllegalArgumentException("need " + MAX_MESSAGE_BYTES + " bytes, " + b.remaining() + " left");
+        }
+        int start = b.position();
+        int type = request == Request.DELETE ? CT_DELETE : CT_NEW;
+        int flags = NLM_F_REQUEST | extraFlags | (request == Request.CREATE ? NLM_F_CREATE | NLM_F_EXCL : 0);
+        b.putInt(0).putShort((short) type).putShort((short) flags).putInt(seq).putInt(0);
+        b.put((byte) e.family().af()).put((byte) 0).putShort((short) 0);
+        tuple(b, CTA_TUPLE_ORIG, e.protocol(), e.original());
+        if (request != Request.DELETE) {
+            boolean nat = request == Request.CREATE && (e.isSourceNat() || e.isDestinationNat());
+            // with NAT, the kernel derives the translated reply tuple from CTA_NAT_* and the untranslated one
+            // (nf_nat_setup_info sets IPS_SRC_NAT / IPS_DST_NAT, which packet mangling needs, only when the
+            // translation changes the reply tuple: given the translated one, it would set neither)
+            tuple(b, CTA_TUPLE_REPLY, e.protocol(),
+                    nat ? ConntrackEntry.expectedReply(e.protocol(), e.original()) : e.reply());
+            be32(b, CTA_STATUS, requestStatus(e.status()));
+            be32(b, CTA_TIMEOUT, (int) e.timeoutSeconds());
+            be32(b, CTA_MARK, e.mark());
+            if (e.tcp() != null && e.protocol() == ConntrackEntry.TCP) {
+                ConntrackEntry.TcpInfo t = e.tcp();
+                int pi = nest(b, CTA_PROTOINFO);
+                int pt = nest(b, CTA_PROTOINFO_TCP);
+                u8(b, CTA_PROTOINFO_TCP_STATE, t.state());
+                u8(b, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, t.originalWindowScale());
+                u8(b, CTA_PROTOINFO_TCP_WSCALE_REPLY, t.replyWindowScale());
+                // struct nf_ct_tcp_flags { flags, mask }: the kernel applies flags under the mask
+                attrHeader(b, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, 2);
+                b.put((byte) t.originalFlags()).put((byte) 0xff).putShort((short) 0);
+                attrHeader(b, CTA_PROTOINFO_TCP_FLAGS_REPLY, 2);
+                b.put((byte) t.replyFlags()).put((byte) 0xff).putShort((short) 0);
+                end(b, pt);
+                end(b, pi);
+            }
+            if (nat) {
+                // the kernel sets up NAT only from these (and refuses them on an existing entry)
+                if (e.isDestinationNat()) {
+                    nat(b, CTA_NAT_DST, e, e.reply().source(), e.reply().sourcePort());
+                }
+                if (e.isSourceNat()) {
+                    int port = ConntrackEntry.isIcmp(e.protocol()) ? e.reply().icmpId() : e.reply().destinationPort();
+                    nat(b, CTA_NAT_SRC, e, e.reply().destination(), port);
+                }
+            }
+        }
+        if (e.zone() != 0) {
+            attrHeader(b, CTA_ZONE, 2);
+            b.put((byte) (e.zone() >>> 8)).put((byte) e.zone()).putShort((short) 0);
+        }
+        int len = b.position() - start;
+        b.putInt(start, len);
+        return len;
+    }
+
+    private static void nat(ByteBuffer b, int attr, ConntrackEntry e, InetAddress to, int port) {
+        int n = nest(b, attr);
+        boolean v6 = e.family() == ConntrackEntry.Family.IPV6;
+        byte[] a = to.getAddress();
+        bytes(b, v6 ? CTA_NAT_V6_MINIP : CTA_NAT_V4_MINIP, a);
+        bytes(b, v6 ? CTA_NAT_V6_MAXIP : CTA_NAT_V4_MAXIP, a);
+        if (ConntrackEntry.hasPorts(e.protocol()) || ConntrackEntry.isIcmp(e.protocol())) {
+            int p = nest(b, CTA_NAT_PROTO);
+            be16(b, CTA_PROTONAT_PORT_MIN, port);
+            be16(b, CTA_PROTONAT_PORT_MAX, port);
+            end(b, p);
+        }
+        end(b, n);
+    }
+
+    private static void tuple(ByteBuffer b, int attr, int protocol, ConntrackEntry.Tuple t) {
+        int n = nest(b, attr);
+        int ip = nest(b, CTA_TUPLE_IP);
+        byte[] s = t.source().getAddress();
+        byte[] d = t.destination().getAddress();
+        boolean v6 = s.length == 16;
+        bytes(b, v6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC, s);
+        bytes(b, v6 ? CTA_IP_V6_DST : CTA_IP_V4_DST, d);
+        end(b, ip);
+        int pr = nest(b, CTA_TUPLE_PROTO);
+        u8(b, CTA_PROTO_NUM, protocol);
+        if (ConntrackEntry.isIcmp(protocol)) {
+            boolean icmp6 = protocol == ConntrackEntry.ICMPV6;
+            be16(b, icmp6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID, t.icmpId());
+            u8(b, icmp6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE, t.icmpType());
+            u8(b, icmp6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE, t.icmpCode());
+        } else if (ConntrackEntry.hasPorts(protocol)) {
+            be16(b, CTA_PROTO_SRC_PORT, t.sourcePort());
+            be16(b, CTA_PROTO_DST_PORT, t.destinationPort());
+        }
+        end(b, pr);
+        end(b, n);
+    }
+
+    private static void attrHeader(ByteBuffer b, int type, int payload) {
+        b.putShort((short) (4 + payload)).putShort((short) type);
+    }
+
+    private static int nest(ByteBuffer b, int type) {
+        int at = b.position();
+        b.putShort((short) 0).putShort((short) (type | NLA_F_NESTED));
+        return at;
+    }
+
+    private static void end(ByteBuffer b, int at) {
+        b.putShort(at, (short) (b.position() - at));
+    }
+
+    private static void u8(ByteBuffer b, int type, int v) {
+        attrHeader(b, type, 1);
+        b.put((byte) v).put((byte) 0).putShort((short) 0);
+    }
+
+    private static void be16(ByteBuffer b, int type, int v) {
+        attrHeader(b, type, 2);
+        b.put((byte) (v >>> 8)).put((byte) v).putShort((short) 0);
+    }
+
+    private static void be32(ByteBuffer b, int type, int v) {
+        attrHeader(b, type, 4);
+        b.put((byte) (v >>> 24)).put((byte) (v >>> 16)).put((byte) (v >>> 8)).put((byte) v);
+    }
+
+    private static void bytes(ByteBuffer b, int type, byte[] v) {
+        attrHeader(b, type, v.length);
+        b.put(v); // 4 or 16 bytes: already aligned
+    }
+}

@@ -1,0 +1,244 @@
+package dev.tandem.linux;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * A ctnetlink event subscription: a NETLINK_NETFILTER socket joined to the conntrack groups asked for,
+ * read by a platform thread of its own that hands each event to a {@link Listener}.
+ *
+ * <p>The kernel sends one datagram per event and drops what does not fit the receive buffer: the
+ * socket then reports ENOBUFS once, and the listener's {@link Listener#overrun()} is called (in order
+ * with the events around it). Events were lost: the owner must dump the table and resynchronise. A
+ * large buffer (tens of MiB) makes that rare.
+ */
+public final class ConntrackEvents implements AutoCloseable {
+    /** Datagrams read per wake-up before the events are delivered (bounds the list and the lock hold). */
+    private static final int DRAIN = 512;
+
+    /** Receives events on the subscription's thread; must not block for long (events queue in the kernel). */
+    public interface Listener {
+        void event(ConntrackEvent event);
+
+        /** Events were lost (ENOBUFS): dump and resynchronise. */
+        default void overrun() {}
+
+        /** A notification could not be decoded and was skipped. */
+        default void malformed(ConntrackCodec.DecodeException e) {}
+    }
+
+    /** A listener from a consumer and an overrun callback. */
+    public static Listener listener(Consumer<ConntrackEvent> events, Runnable onOverrun) {
+        Objects.requireNonNull(events, "events");
+        Objects.requireNonNull(onOverrun, "onOverrun");
+        return new Listener() {
+            @Override
+            public void event(ConntrackEvent event) {
+                events.accept(event);
+            }
+
+            @Override
+            public void overrun() {
+                onOverrun.run();
+            }
+        };
+    }
+
+    private final Listener listener;
+    private final CtnlSocket socket;
+    private final Arena arena = Arena.ofShared();
+    private final WakeablePoll poll;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile boolean closeDone;
+    private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile long received;
+    private volatile long overruns;
+    private volatile long malformed;
+
+    private ConntrackEvents(Set<ConntrackEvent.Type> types, int receiveBufferBytes, Listener listener) {
+        this.listener = Objects.requireNonNull(listener, "listener");
+        if (types.isEmpty()) {
+            throw new IllegalArgumentException("no event types");
+        }
+        if (receiveBufferBytes < 4096) {
+            throw new IllegalArgumentException("receive buffer of " + receiveBufferBytes + " bytes");
+        }
+        int groups = 0;
+        for (ConntrackEvent.Type t : types) {
+            groups |= t.groupBit();
+        }
+        this.socket = new CtnlSocket(groups, receiveBufferBytes, 0, 0);
+        try {
+            this.poll = new WakeablePoll(arena);
+        } catch (RuntimeException e) {
+            socket.close();
+            arena.close();
+            throw e;
+        }
+        thread = Thread.ofPlatform().name("conntrack-events").daemon(true).unstarted(this::run);
+    }
+
+    /**
+     * Subscribes in the calling thread's network namespace. types: which of NEW, UPDATE, DESTROY;
+     * receiveBufferBytes: SO_RCVBUFFORCE (e.g. {@link ConntrackSocket#DEFAULT_EVENT_BUFFER}).
+     */
+    public static ConntrackEvents open(Set<ConntrackEvent.Type> types, int receiveBufferBytes, Listener listener) {
+        ConntrackEvents ev = new ConntrackEvents(types, receiveBufferBytes, listener);
+        ev.thread.start();
+        return ev;
+    }
+
+    /** Events delivered so far. */
+    public long received() {
+        return received;
+    }
+
+    /** ENOBUFS overruns seen so far. */
+    public long overruns() {
+        return overruns;
+    }
+
+    /** Notifications skipped because they could not be decoded. */
+    public long malformed() {
+        return malformed;
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    private void run() {
+        try {
+            read();
+        } catch (RuntimeException e) {
+            if (!closed) {
+                System.err.println("conntrack-events: reader stopped, conntrack changes are no longer seen: " + e);
+            }
+        } finally {
+            if (closeDone) {
+                release();
+            }
+        }
+    }
+
+    private void read() {
+        List<Object> batch = new ArrayList<>(DRAIN);
+        while (!closed) {
+            if (!poll.awaitReadable(socket.fd)) {
+                return;
+            }
+            batch.clear();
+            lock.lock();
+            try {
+                if (closed) {
+                    return;
+                }
+                for (int i = 0; i < DRAIN; i++) {
+                    int n = socket.receive(Libc.MSG_DONTWAIT);
+                    if (n == -Errno.EAGAIN) {
+                        break;
+                    }
+                    if (n == -Errno.EINTR) {
+                        continue;
+                    }
+                    if (n == -Errno.ENOBUFS) {
+                        batch.add(OVERRUN);
+                        continue;
+                    }
+                    if (n < 0) {
+                        throw new NativeException("recv(conntrack events)", -n);
+                    }
+                    try {
+                        ConntrackCodec.forEachMessage(socket.data(), n, (type, flags, seq, buf, off, len) -> {
+                            if (type == ConntrackCodec.CT_NEW || type == ConntrackCodec.CT_DELETE) {
+                                try {
+                                    batch.add(ConntrackCodec.decodeEvent(buf, off, len));
+                                } catch (ConntrackCodec.DecodeException e) {
+                                    batch.add(e);
+                                }
+                            }
+                        });
+                    } catch (ConntrackCodec.DecodeException e) {
+                        batch.add(e);
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            deliver(batch);
+        }
+    }
+
+    private static final Object OVERRUN = new Object();
+
+    /** Outside the lock: a slow listener never delays close(). */
+    private void deliver(List<Object> batch) {
+        for (Object o : batch) {
+            if (closed) {
+                return;
+            }
+            try {
+                if (o instanceof ConntrackEvent e) {
+                    received++;
+                    listener.event(e);
+                } else if (o instanceof ConntrackCodec.DecodeException e) {
+                    malformed++;
+                    listener.malformed(e);
+                } else {
+                    overruns++;
+                    listener.overrun();
+                }
+            } catch (RuntimeException e) {
+                // one failed delivery must not end the reader: no later change would be seen
+                System.err.println("conntrack-events: listener failed, reading on: " + e);
+            }
+        }
+    }
+
+    /**
+     * Stops the reader and closes the socket; safe from any thread (the listener's included), at any
+     * time, more than once. Waits up to 2 s for the reader to return from a listener call; a reader
+     * stuck longer releases the eventfd itself when it returns.
+     */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        poll.wake(); // only close() releases the eventfd, and only after this
+        lock.lock();
+        try {
+            socket.close(); // the reader touches the socket only under the lock, and re-checks closed there
+        } finally {
+            lock.unlock();
+        }
+        closeDone = true;
+        if (Thread.currentThread() != thread && thread.isAlive()) {
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (!thread.isAlive() || Thread.currentThread() == thread) {
+            release(); // (from the listener: the reader returns to a closed flag and touches nothing after)
+        }
+    }
+
+    private void release() {
+        if (released.compareAndSet(false, true)) {
+            poll.close();
+            arena.close();
+        }
+    }
+}
