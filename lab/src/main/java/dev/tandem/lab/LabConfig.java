@@ -12,7 +12,7 @@ import java.nio.file.Path;
  * @param holdDownMs monitor fail hold down: time in FAULT before PASSIVE (3 s here, 1 min in production)
  */
 public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, boolean accept, boolean links,
-                        boolean monitors, long holdDownMs) {
+                        boolean monitors, long holdDownMs, boolean sessions) {
 
     public LabConfig {
         if (!profile.equals("default") && !profile.equals("aggressive")) {
@@ -21,29 +21,34 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
     }
 
     public static LabConfig of(String profile) {
-        return new LabConfig(profile, false, 1000, true, true, true, 3000);
+        return new LabConfig(profile, false, 1000, true, true, true, 3000, true);
     }
 
     public LabConfig withPreempt(boolean on, long holdMs) {
-        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs);
+        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions);
     }
 
     /** VRRP accept mode: false makes the active drop packets addressed to the VIPs. */
     public LabConfig withAccept(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions);
     }
 
     /** Control link (10.10.3.0/30) and backup link over the data link (10.10.4.0/30): on by default. */
     public LabConfig withLinks(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions);
     }
 
     public LabConfig withMonitors(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions);
     }
 
     public LabConfig withHoldDownMs(long ms) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions);
+    }
+
+    /** Session sync over the data link (10.10.4.0/30): on by default. */
+    public LabConfig withSessions(boolean on) {
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on);
     }
 
     public int advertIntervalMs() {
@@ -81,6 +86,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   timers: {preemption_hold_ms: %d, monitor_fail_hold_down_ms: %d}
                   run_dir: %s
                   security: {mode: tls, pki_dir: %s/pki}
+                  sessions: {enabled: %s}
                 virtual_groups:
                   - name: vg1
                     vrid: 51
@@ -93,10 +99,11 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                 %snodes:
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
-                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, runDir, monitorsYaml,
-                links ? ", control: 10.10.3.1, backup: 10.10.4.1" : "", (monitors ? ", path_sources: {server: 10.10.2.1}" : "")
+                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, runDir,
+                monitorsYaml,
+                links ? ", control: 10.10.3.1, backup: 10.10.4.1, data: 10.10.4.1" : "", (monitors ? ", path_sources: {server: 10.10.2.1}" : "")
                         + management(apiPort1, hostNetns),
-                links ? ", control: 10.10.3.2, backup: 10.10.4.2" : "", (monitors ? ", path_sources: {server: 10.10.2.2}" : "")
+                links ? ", control: 10.10.3.2, backup: 10.10.4.2, data: 10.10.4.2" : "", (monitors ? ", path_sources: {server: 10.10.2.2}" : "")
                         + management(apiPort2, hostNetns));
     }
 

@@ -144,9 +144,13 @@ public final class LabTopology {
         return """
                 flush ruleset
                 table inet tandem_fw {
+                  # packets dropped for lack of a session: mid-flow packets the firewall has no state for
+                  counter no_session { }
                   chain forward {
                     type filter hook forward priority filter; policy drop;
                     ct state established,related accept
+                    ct state invalid counter name no_session drop
+                    meta l4proto tcp ct state new tcp flags & (fin | syn | rst | ack) != syn counter name no_session drop
                     iifname "lan0" oifname "wan0" ct state new accept
                   }
                   chain postrouting {
@@ -312,6 +316,18 @@ public final class LabTopology {
         } else if (!up && present) {
             Cmd.sh("ip", "-n", ns(fw), "link", "del", "svc0");
         }
+    }
+
+    /** Packets fw dropped for lack of a session since the ruleset was loaded (nftables counter no_session). */
+    public long noSessionDrops(String fw) {
+        String out = Cmd.in(ns(fw), "nft", "list", "counter", "inet", "tandem_fw", "no_session");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("packets (\\d+)").matcher(out);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    /** Resets the no_session counter of fw. */
+    public void resetNoSessionDrops(String fw) {
+        Cmd.in(ns(fw), "nft", "reset", "counter", "inet", "tandem_fw", "no_session");
     }
 
     /** Makes the server unreachable from one firewall (its probes and forwarded traffic to 10.10.2.100 dropped). */

@@ -13,6 +13,12 @@ public sealed interface Action {
 
     record AddAddress(String iface, Cidr address) implements Action {}
 
+    /**
+     * Commit the synced sessions into the kernel now: always before the first AddAddress of a
+     * takeover, so no packet reaches this node for a flow it does not know yet.
+     */
+    record CommitSessions(String why) implements Action {}
+
     record RemoveAddress(String iface, Cidr address) implements Action {}
 
     /** One round of gratuitous ARP (IPv4) / unsolicited neighbour advertisement (IPv6) for these addresses. */

@@ -47,5 +47,8 @@ public sealed interface Input {
         }
     }
 
+    /** Session sync on this node: complete = a bulk transfer finished and the stream follows. */
+    record SessionSyncState(boolean complete, long entries) implements Input {}
+
     enum CommandKind { SUSPEND, RESUME, DEMOTE }
 }

@@ -81,6 +81,8 @@ public final class NodeCore {
     private int flapCount;
     private long lastFaultEntryAt = Long.MIN_VALUE;
     private boolean flapSuspended;
+    /** Session sync as the node reports it; null: no session sync on this node. */
+    private Input.SessionSyncState sessions;
 
     /** What this node knows of one peer on one dedicated path. */
     private static final class PathView {
@@ -221,6 +223,7 @@ public final class NodeCore {
             case Input.ProbeResult p -> healthEvents(health.onProbe(now, p.group(), p.destination(), p.ok(), p.error()), true);
             case Input.CheckResult c -> healthEvents(health.onCheck(now, c.check(), c.ok(), c.detail()), false);
             case Input.PeerHealth h -> health.onPeerReport(h.peer(), h.pathGroups());
+            case Input.SessionSyncState st -> sessions = st;
         }
         fireTimers();
         return finish();
@@ -627,7 +630,9 @@ public final class NodeCore {
             inst.masterDownAt = now + HaTimers.skewNanos(spec.priority(), inst.masterIntervalNanos);
             return;
         }
-        boolean preempting = spec.preempt() && adv.priority() < electionPriority() && now >= preemptAllowedAt;
+        // a node without a complete copy of the sessions would cut flows by taking the role back
+        boolean preempting = spec.preempt() && adv.priority() < electionPriority() && now >= preemptAllowedAt
+                && (sessions == null || sessions.complete());
         if (preempting) {
             // RFC 5798 §6.4.2 discards the advert and lets the master-down timer run out; the outcome is
             // the same, sooner: the master has a lower priority and the hold has passed.
@@ -896,7 +901,13 @@ public final class NodeCore {
         assert linksDown.isEmpty() : "becoming ACTIVE with links down " + linksDown;
         assert !suspended && !flapSuspended : "becoming ACTIVE while suspended";
         electionDeadline = NEVER;
+        if (sessions != null && !sessions.complete()) {
+            cause += "; session bulk sync incomplete: taking over with the " + sessions.entries() + " sessions received";
+        }
         transition(NodeState.ACTIVE, cause);
+        if (sessions != null) {
+            emit(new Action.CommitSessions(cause));
+        }
         for (VrrpInstance i : instances) {
             i.released = false;
             i.masterDownAt = NEVER;

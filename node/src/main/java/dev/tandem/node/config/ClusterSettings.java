@@ -28,4 +28,14 @@ public record ClusterSettings(
         long monitorFailHoldUpMs,
         long additionalMasterHoldUpMs,
         long monitorFailHoldDownMs,
-        int flapMax) {}
+        int flapMax,
+        SessionSyncConfig sessions) {
+
+    /** Session sync (SPEC §4). port 0: channel_port + 1. */
+    public record SessionSyncConfig(boolean enabled, int port, java.util.Set<Integer> protocols, int maxEntries,
+                                    long maxChangesPerSecond) {
+        public static SessionSyncConfig off() {
+            return new SessionSyncConfig(false, 0, java.util.Set.of(6, 17, 1, 58), 1_000_000, 0);
+        }
+    }
+}

@@ -216,7 +216,7 @@ public final class ConfigLoader {
     private ClusterSettings settings(Object o) {
         String p = "cluster";
         Map<String, Object> m = map(o, p, Set.of("name", "profile", "timers", "preempt", "accept", "checksum", "announce",
-                "run_dir", "security", "channel_port"), Set.of("name"));
+                "run_dir", "security", "channel_port", "sessions"), Set.of("name"));
         if (m == null) {
             return null;
         }
@@ -298,9 +298,37 @@ public final class ConfigLoader {
         if (runDir != null && !runDir.startsWith("/")) {
             error(join(p, "run_dir"), "must be an absolute path, got '" + runDir + "'");
         }
+        ClusterSettings.SessionSyncConfig sessions = ClusterSettings.SessionSyncConfig.off();
+        if (m.containsKey("sessions")) {
+            String sp = join(p, "sessions");
+            Map<String, Object> ss = map(m.get("sessions"), sp, Set.of("enabled", "port", "protocols", "max_entries",
+                    "max_rate"), null);
+            if (ss != null) {
+                Set<Integer> protos = new java.util.TreeSet<>();
+                if (ss.containsKey("protocols")) {
+                    List<?> lp = list(ss.get("protocols"), join(sp, "protocols"));
+                    Map<String, Integer> known = Map.of("tcp", 6, "udp", 17, "icmp", 1, "icmpv6", 58, "sctp", 132,
+                            "gre", 47, "dccp", 33, "udplite", 136);
+                    for (int k = 0; k < lp.size(); k++) {
+                        if (!(lp.get(k) instanceof String x) || !known.containsKey(x)) {
+                            error(join(sp, "protocols") + "[" + k + "]", "must be one of " + new java.util.TreeSet<>(known.keySet())
+                                    + ", got " + (lp.get(k) == null ? "nothing" : kind(lp.get(k))));
+                            continue;
+                        }
+                        protos.add(known.get(x));
+                    }
+                } else {
+                    protos.addAll(sessions.protocols());
+                }
+                sessions = new ClusterSettings.SessionSyncConfig(bool(ss, "enabled", sp, true),
+                        (int) number(ss, "port", sp, 0, 1, 65535), Set.copyOf(protos),
+                        (int) number(ss, "max_entries", sp, 1_000_000, 1, 10_000_000),
+                        number(ss, "max_rate", sp, 0, 0, 100_000_000));
+            }
+        }
         return new ClusterSettings(name, profile, (int) advert, election, hold, preempt, accept, checksum, (int) count,
                 (int) spacing, (int) refresh, runDir, securityMode, pkiDir, (int) port, (int) heartbeat, (int) misses,
-                (int) hello, silence, promotionHold, holdUp, additional, holdDown, (int) flapMax);
+                (int) hello, silence, promotionHold, holdUp, additional, holdDown, (int) flapMax, sessions);
     }
 
     private List<VirtualGroupConfig> groups(Object o) {
@@ -725,7 +753,7 @@ public final class ConfigLoader {
                 error(p, "node names are 1-31 of a-z, 0-9 and '-', starting with a letter or digit");
             }
             Map<String, Object> n = map(e.getValue(), p, Set.of("role", "priority", "interfaces", "control", "backup",
-                            "path_sources", "management"),
+                            "path_sources", "management", "data"),
                     Set.of("role", "priority", "interfaces"));
             if (n == null) {
                 continue;
@@ -768,6 +796,7 @@ public final class ConfigLoader {
             }
             String control = linkAddress(n, "control", p);
             String backup = linkAddress(n, "backup", p);
+            String data = linkAddress(n, "data", p);
             if (backup != null && control == null) {
                 error(join(p, "backup"), "a backup link needs a control link (nodes." + e.getKey() + ".control)");
             }
@@ -805,7 +834,7 @@ public final class ConfigLoader {
                 }
             }
             out.put(e.getKey(), new NodeConfig(e.getKey(), role, prio, Map.copyOf(ifaces), control, backup,
-                    Map.copyOf(sources), mgmt));
+                    Map.copyOf(sources), mgmt, data));
         }
         for (String link : List.of("control", "backup")) {
             long with = out.values().stream().filter(x -> (link.equals("control") ? x.control() : x.backup()) != null).count();

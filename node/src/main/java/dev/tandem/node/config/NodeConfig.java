@@ -9,7 +9,12 @@ import java.util.Map;
  * management is where this node serves the API and dashboard (null: nowhere).
  */
 public record NodeConfig(String name, String role, int priority, Map<String, String> interfaces, String control,
-                         String backup, Map<String, String> pathSources, Management management) {
+                         String backup, Map<String, String> pathSources, Management management, String data) {
+
+    /** The address session sync uses: the data link's, else the backup link's, else the control link's. */
+    public String dataOrFallback() {
+        return data != null ? data : backup != null ? backup : control;
+    }
 
     /**
      * @param netns a network namespace file to bind in (e.g. /proc/1/ns/net: the lab's host side), or null

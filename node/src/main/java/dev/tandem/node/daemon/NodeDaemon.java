@@ -90,6 +90,7 @@ public final class NodeDaemon implements AutoCloseable {
     private dev.tandem.node.api.ApiServer api;
     private final DaemonView view = new DaemonView(this);
     private final NodeMetrics metrics;
+    private dev.tandem.node.sync.SessionSync sessionSync;
     private volatile dev.tandem.core.ha.NodeState publishedState = dev.tandem.core.ha.NodeState.INITIAL;
     private volatile int publishedPriority;
     public static final String VERSION = "0.1.0";
@@ -138,6 +139,9 @@ public final class NodeDaemon implements AutoCloseable {
         }
         if (spec.links().enabled()) {
             startChannel(spec);
+        }
+        if (config.cluster().sessions().enabled()) {
+            startSessionSync(spec);
         }
         control = new ControlServer(Path.of(config.cluster().runDir(), nodeName + ".sock"), this, log);
         control.start();
@@ -196,7 +200,7 @@ public final class NodeDaemon implements AutoCloseable {
         String extra = "{\"version\":" + StatusReport.q(VERSION) + ",\"profile\":" + StatusReport.q(c.profile())
                 + ",\"intervals\":{\"advert_ms\":" + c.advertIntervalMs() + ",\"heartbeat_ms\":" + c.heartbeatIntervalMs()
                 + ",\"hello_ms\":" + c.helloIntervalMs() + "},\"config_sync\":\"not available yet\""
-                + ",\"session_sync\":\"OFF\",";
+                + ",\"session_sync\":" + StatusReport.q(sessionSync == null ? "OFF" : sessionSync.state()) + ",";
         return extra + StatusReport.json(status(), role(), recentEvents(20), droppedInputs(), channelStatus()).substring(1);
     }
 
@@ -430,10 +434,62 @@ public final class NodeDaemon implements AutoCloseable {
         heartbeatPorts.forEach(HeartbeatPort::start);
     }
 
+    /**
+     * Session sync over the data link (fallback: the control link), same TLS as the channel. Flows
+     * to or from this firewall's own addresses and the VIPs are its own traffic: not synced.
+     */
+    private void startSessionSync(NodeSpec spec) throws Exception {
+        var sc = config.cluster().sessions();
+        NodeConfig me = config.node(nodeName);
+        if (me.dataOrFallback() == null) {
+            throw new IllegalArgumentException("cluster.sessions is enabled but " + nodeName
+                    + " has no data, backup or control address (nodes." + nodeName + ".data)");
+        }
+        Map<String, List<String>> peers = new java.util.LinkedHashMap<>();
+        for (NodeConfig n : config.nodes().values()) {
+            if (!n.name().equals(nodeName)) {
+                List<String> addrs = new ArrayList<>();
+                addrs.add(n.dataOrFallback());
+                if (n.control() != null && !addrs.contains(n.control())) {
+                    addrs.add(n.control());
+                }
+                peers.put(n.name(), addrs);
+            }
+        }
+        List<String> local = new ArrayList<>();
+        local.add(me.dataOrFallback());
+        if (me.control() != null && !local.contains(me.control())) {
+            local.add(me.control());
+        }
+        Set<String> own = new HashSet<>();
+        for (Rtnetlink.Link l : rtnl.links()) {
+            for (Rtnetlink.InterfaceAddress a : rtnl.addresses(l.index())) {
+                own.add(java.net.InetAddress.getByAddress(a.address()).getHostAddress());
+            }
+        }
+        for (InstanceSpec i : spec.instances()) {
+            for (Cidr c : i.addresses()) {
+                own.add(java.net.InetAddress.getByAddress(c.address().bytes()).getHostAddress());
+            }
+        }
+        javax.net.ssl.SSLContext tls = "tls".equals(config.cluster().securityMode())
+                ? Pki.context(Path.of(config.cluster().pkiDir()), nodeName) : null;
+        int port = sc.port() != 0 ? sc.port() : config.cluster().channelPort() + 1;
+        sessionSync = new dev.tandem.node.sync.SessionSync(new dev.tandem.node.sync.SessionSync.Settings(nodeName, tls,
+                port, local, peers, sc.protocols(), own, sc.maxEntries(), sc.maxChangesPerSecond()),
+                log::record, this::offer);
+        sessionSync.start();
+        log.record("INFO", nodeName + ": session sync on port " + port + " (" + local + "), protocols " + sc.protocols());
+    }
+
     /** Channel lines for `tandem status`. */
     public List<String> channelStatus() {
-        return channel == null ? List.of("no control link configured: VRRP adverts are the only heartbeat path")
-                : channel.describe();
+        List<String> l = new ArrayList<>(channel == null
+                ? List.of("no control link configured: VRRP adverts are the only heartbeat path") : channel.describe());
+        if (sessionSync != null) {
+            l.addAll(sessionSync.describe());
+        }
+        return l;
     }
 
     /** Sends an operator command to a peer over the channel. */
@@ -524,6 +580,9 @@ public final class NodeDaemon implements AutoCloseable {
                     if (channel != null) {
                         channel.helloNow(); // peers see the new state now, not at the next hello
                     }
+                    if (sessionSync != null) {
+                        sessionSync.role(after == dev.tandem.core.ha.NodeState.ACTIVE);
+                    }
                 }
                 alertOnTransition();
                 publishedState = core.state();
@@ -573,6 +632,11 @@ public final class NodeDaemon implements AutoCloseable {
                         channel.sendRelease(r.why());
                     }
                 }
+                case Action.CommitSessions c -> {
+                    if (sessionSync != null) {
+                        log.record("INFO", nodeName + " " + sessionSync.commit());
+                    }
+                }
                 case Action.SendHealth h -> {
                     if (channel != null) {
                         channel.sendHealth(h.pathGroups());
@@ -606,6 +670,7 @@ public final class NodeDaemon implements AutoCloseable {
             case Action.SendHeartbeat h -> "send heartbeats";
             case Action.SendRelease r -> "send a release to the peers";
             case Action.SendHealth h -> "send path group results to the peers";
+            case Action.CommitSessions c -> "commit the synced sessions";
         };
     }
 
@@ -737,6 +802,9 @@ public final class NodeDaemon implements AutoCloseable {
         heartbeatPorts.forEach(HeartbeatPort::close);
         if (channel != null) {
             channel.close();
+        }
+        if (sessionSync != null) {
+            sessionSync.close();
         }
         if (control != null) {
             control.close();

@@ -1,0 +1,625 @@
+package dev.tandem.node.sync;
+
+import dev.tandem.core.ha.Input;
+import dev.tandem.core.net.IpAddress;
+import dev.tandem.core.sync.SessionChange;
+import dev.tandem.core.sync.SyncMessage;
+import dev.tandem.core.sync.SyncReceiver;
+import dev.tandem.core.sync.SyncSender;
+import dev.tandem.linux.ConntrackEntry;
+import dev.tandem.linux.ConntrackEvent;
+import dev.tandem.linux.ConntrackEvents;
+import dev.tandem.linux.ConntrackSocket;
+import dev.tandem.node.channel.Pki;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * Session sync (SPEC §4) for one node. While ACTIVE it reads conntrack events from the kernel,
+ * filters them, and streams them (core {@link SyncSender}) to every peer over the data link (the
+ * control link as fallback), mutual TLS 1.3 like the channel. While not active it accepts the
+ * active's stream into the external cache (core {@link SyncReceiver}), and on takeover
+ * {@link #commit()} writes the cache into the kernel in large batches — the HA loop calls it
+ * before it adds the addresses.
+ *
+ * <p>One thread (the sync loop) owns the sender and receiver; readers, the event reader and
+ * connectors hand it work through a bounded queue. Nothing here runs on the HA loop except commit().
+ */
+public final class SessionSync implements AutoCloseable {
+    private static final int QUEUE = 200_000;
+    private static final int CONNECT_TIMEOUT_MS = 1000;
+
+    /**
+     * @param peers peer → its addresses to try, in order (data link first, then the control link)
+     * @param local this node's addresses to listen on
+     * @param ownAddresses addresses of this firewall: flows to or from them are its own traffic, not synced
+     */
+    public record Settings(String self, SSLContext tls, int port, List<String> local, Map<String, List<String>> peers,
+                           Set<Integer> protocols, Set<String> ownAddresses, int maxEntries, long maxChangesPerSecond) {}
+
+    private final Settings s;
+    private final BiConsumer<String, String> log; // kind, text
+    private final Consumer<Input> toCore;
+    private final BlockingQueue<Runnable> tasks = new ArrayBlockingQueue<>(QUEUE);
+    private final Map<String, Conn> conns = new ConcurrentHashMap<>();
+    private final List<ServerSocket> servers = new ArrayList<>();
+    private final AtomicLong overruns = new AtomicLong();
+    private final AtomicLong queueDrops = new AtomicLong();
+    private final AtomicLong events = new AtomicLong();
+    private final AtomicLong badFrames = new AtomicLong();
+    private volatile boolean open = true;
+    private volatile boolean active;
+    private Thread loop;
+    // owned by the sync loop
+    private SyncSender sender;
+    private final SyncReceiver receiver;
+    private ConntrackEvents eventReader;
+    private final Object receiverLock = new Object();
+    private long lastOverrunBulk = Long.MIN_VALUE;
+    private volatile String lastCommit = "never";
+    private boolean reportedComplete;
+
+    private final class Conn {
+        final String peer;
+        final Socket socket;
+        final OutputStream out;
+        final boolean outgoing;
+
+        Conn(String peer, Socket socket, boolean outgoing) throws IOException {
+            this.peer = peer;
+            this.socket = socket;
+            this.out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
+            this.outgoing = outgoing;
+        }
+    }
+
+    public SessionSync(Settings settings, BiConsumer<String, String> log, Consumer<Input> toCore) {
+        this.s = settings;
+        this.log = log;
+        this.toCore = toCore;
+        this.receiver = new SyncReceiver(settings.maxEntries());
+    }
+
+    public void start() throws IOException {
+        for (String addr : s.local()) {
+            ServerSocket ss;
+            if (s.tls() != null) {
+                SSLServerSocket x = (SSLServerSocket) s.tls().getServerSocketFactory().createServerSocket();
+                x.setNeedClientAuth(true);
+                x.setEnabledProtocols(new String[]{"TLSv1.3"});
+                ss = x;
+            } else {
+                ss = new ServerSocket();
+            }
+            ss.setReuseAddress(true);
+            ss.bind(new InetSocketAddress(literal(addr), s.port()));
+            servers.add(ss);
+            Thread.ofPlatform().daemon(true).name("sync-accept-" + addr).start(() -> acceptLoop(ss));
+        }
+        loop = Thread.ofPlatform().daemon(true).name("sync-loop").start(this::runLoop);
+        toCore.accept(new Input.SessionSyncState(false, 0));
+    }
+
+    private static InetAddress literal(String ip) throws IOException {
+        IpAddress a = IpAddress.tryParse(ip);
+        if (a == null) {
+            throw new IOException("'" + ip + "' is not an address");
+        }
+        return InetAddress.getByAddress(a.bytes());
+    }
+
+    private void submit(Runnable r) {
+        if (!tasks.offer(r)) {
+            queueDrops.incrementAndGet();
+        }
+    }
+
+    private void runLoop() {
+        long lastExpire = System.nanoTime();
+        while (open) {
+            try {
+                long wait = 50_000_000L;
+                if (sender != null) {
+                    wait = Math.max(0, Math.min(wait, sender.nextDeadline() - System.nanoTime()));
+                }
+                Runnable r = tasks.poll(wait, TimeUnit.NANOSECONDS);
+                int n = 0;
+                while (r != null && n++ < 10_000) {
+                    r.run();
+                    r = tasks.poll();
+                }
+                if (r != null) {
+                    r.run();
+                }
+                long now = System.nanoTime();
+                if (sender != null) {
+                    handle(sender.tick(now));
+                }
+                flushAll();
+                if (now - lastExpire > 10_000_000_000L) {
+                    lastExpire = now;
+                    synchronized (receiverLock) {
+                        receiver.expire(now);
+                    }
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.accept("WARNING", s.self() + " session sync: " + e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ role
+
+    /** The HA state changed: streaming while active, receiving otherwise. Called from any thread. */
+    public void role(boolean nowActive) {
+        if (nowActive == active) {
+            return;
+        }
+        active = nowActive;
+        submit(() -> {
+            if (nowActive) {
+                becomeSender();
+            } else {
+                stopSending();
+            }
+        });
+    }
+
+    private void becomeSender() {
+        sender = new SyncSender(new SyncSender.Config(512, 60_000, 1_000_000L, 4096, s.maxChangesPerSecond(), 500_000),
+                System.currentTimeMillis());
+        try {
+            eventReader = ConntrackEvents.open(EnumSet.of(ConntrackEvent.Type.NEW, ConntrackEvent.Type.UPDATE,
+                    ConntrackEvent.Type.DESTROY), 64 << 20, new ConntrackEvents.Listener() {
+                        @Override
+                        public void event(ConntrackEvent e) {
+                            events.incrementAndGet();
+                            SessionChange c = change(e);
+                            if (c != null) {
+                                submit(() -> {
+                                    if (sender != null) {
+                                        handle(sender.change(System.nanoTime(), c));
+                                    }
+                                });
+                            }
+                        }
+
+                        @Override
+                        public void overrun() {
+                            overruns.incrementAndGet();
+                            submit(SessionSync.this::resyncAfterOverrun);
+                        }
+                    });
+        } catch (RuntimeException e) {
+            log.accept("ALARM", s.self() + " session sync: cannot read conntrack events: " + e.getMessage());
+        }
+        for (String peer : s.peers().keySet()) {
+            Thread.ofPlatform().daemon(true).name("sync-connect-" + peer).start(() -> connectLoop(peer));
+        }
+    }
+
+    private void stopSending() {
+        if (eventReader != null) {
+            eventReader.close();
+            eventReader = null;
+        }
+        sender = null;
+        for (Conn c : conns.values()) {
+            if (c.outgoing) {
+                closeQuietly(c.socket);
+            }
+        }
+        // the next active's stream has another epoch: its first Resume from us brings a bulk
+    }
+
+    /** The kernel dropped events (ENOBUFS): everyone gets the table again, at most once a second. */
+    private void resyncAfterOverrun() {
+        long now = System.nanoTime();
+        if (sender == null || now - lastOverrunBulk < 1_000_000_000L) {
+            return;
+        }
+        lastOverrunBulk = now;
+        log.accept("WARNING", s.self() + " session sync: conntrack events were lost (receive buffer overrun): "
+                + "bulk resync of every peer");
+        for (Map.Entry<String, Conn> e : conns.entrySet()) {
+            if (e.getValue().outgoing) {
+                handle(sender.disconnected(now, e.getKey()));
+                handle(sender.connected(now, e.getKey()));
+                handle(sender.received(now, e.getKey(), new SyncMessage.Resume(-1, 0, false)));
+            }
+        }
+    }
+
+    /** A kernel event as a change of the synced table, or null when filtered out. */
+    SessionChange change(ConntrackEvent e) {
+        ConntrackEntry en = e.entry();
+        if (!s.protocols().contains(en.protocol())) {
+            return null;
+        }
+        if (s.ownAddresses().contains(en.original().source().getHostAddress())
+                || s.ownAddresses().contains(en.original().destination().getHostAddress())
+                || s.ownAddresses().contains(en.reply().source().getHostAddress())) {
+            return null; // the firewall's own traffic (the sync stream itself among it)
+        }
+        byte[] key = SessionCodec.key(en);
+        if (e.type() == ConntrackEvent.Type.DESTROY) {
+            return SessionChange.delete(key);
+        }
+        return SessionChange.upsert(key, SessionCodec.value(en), (int) Math.min(Integer.MAX_VALUE, en.timeoutSeconds()));
+    }
+
+    // ------------------------------------------------------------------ sender side
+
+    private void connectLoop(String peer) {
+        int backoff = 100;
+        while (open && active) {
+            if (conns.containsKey(peer)) {
+                sleep(200);
+                continue;
+            }
+            Socket sock = null;
+            for (String addr : s.peers().get(peer)) {
+                try {
+                    sock = s.tls() != null ? s.tls().getSocketFactory().createSocket() : new Socket();
+                    sock.connect(new InetSocketAddress(literal(addr), s.port()), CONNECT_TIMEOUT_MS);
+                    sock.setTcpNoDelay(true);
+                    if (sock instanceof SSLSocket ssl) {
+                        ssl.setEnabledProtocols(new String[]{"TLSv1.3"});
+                        ssl.startHandshake();
+                        String cn = Pki.commonName((X509Certificate) ssl.getSession().getPeerCertificates()[0]);
+                        if (!peer.equals(cn)) {
+                            throw new IOException("expected " + peer + " at " + addr + ", its certificate names " + cn);
+                        }
+                    }
+                    break;
+                } catch (IOException e) {
+                    closeQuietly(sock);
+                    sock = null;
+                }
+            }
+            if (sock == null) {
+                sleep(backoff);
+                backoff = Math.min(2000, backoff * 2);
+                continue;
+            }
+            backoff = 100;
+            try {
+                Conn c = new Conn(peer, sock, true);
+                conns.put(peer, c);
+                String where = sock.getInetAddress().getHostAddress();
+                submit(() -> {
+                    if (sender != null) {
+                        log.accept("INFO", s.self() + " session sync: streaming to " + peer + " (" + where + ")");
+                        handle(sender.connected(System.nanoTime(), peer));
+                    }
+                });
+                readLoop(c, m -> submit(() -> {
+                    if (sender != null) {
+                        handle(sender.received(System.nanoTime(), peer, m));
+                    }
+                }));
+            } catch (IOException e) {
+                // reader ended
+            } finally {
+                conns.remove(peer);
+                closeQuietly(sock);
+                submit(() -> {
+                    if (sender != null) {
+                        handle(sender.disconnected(System.nanoTime(), peer));
+                    }
+                });
+            }
+        }
+    }
+
+    private void handle(List<SyncSender.Out> outs) {
+        for (SyncSender.Out o : outs) {
+            switch (o) {
+                case SyncSender.Out.Send snd -> write(snd.peer(), snd.message());
+                case SyncSender.Out.Dump d -> dumpFor(d.peer());
+                case SyncSender.Out.Disconnect d -> {
+                    Conn c = conns.get(d.peer());
+                    if (c != null) {
+                        closeQuietly(c.socket);
+                    }
+                    log.accept("WARNING", s.self() + " session sync: dropping " + d.peer() + ": " + d.why());
+                }
+                case SyncSender.Out.Note n -> log.accept("INFO", s.self() + " " + n.text());
+            }
+        }
+    }
+
+    private void dumpFor(String peer) {
+        List<SessionChange> table = new ArrayList<>();
+        try (ConntrackSocket ct = ConntrackSocket.open()) {
+            ct.dump(en -> {
+                SessionChange c = change(new ConntrackEvent(ConntrackEvent.Type.NEW, en));
+                if (c != null) {
+                    table.add(c);
+                }
+            });
+        } catch (RuntimeException e) {
+            log.accept("WARNING", s.self() + " session sync: dump for " + peer + " failed: " + e.getMessage());
+        }
+        handle(sender.bulk(System.nanoTime(), peer, table));
+    }
+
+    private void write(String peer, SyncMessage m) {
+        Conn c = conns.get(peer);
+        if (c == null) {
+            return;
+        }
+        try {
+            c.out.write(SyncFrameCodec.encode(m));
+        } catch (IOException e) {
+            closeQuietly(c.socket);
+        }
+    }
+
+    private void flushAll() {
+        for (Conn c : conns.values()) {
+            try {
+                c.out.flush();
+            } catch (IOException e) {
+                closeQuietly(c.socket);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ receiver side
+
+    private void acceptLoop(ServerSocket ss) {
+        while (open) {
+            Socket sock;
+            try {
+                sock = ss.accept();
+            } catch (IOException e) {
+                continue;
+            }
+            Thread.ofPlatform().daemon(true).name("sync-in").start(() -> serveIncoming(sock));
+        }
+    }
+
+    private void serveIncoming(Socket sock) {
+        String peer = null;
+        try {
+            sock.setTcpNoDelay(true);
+            if (sock instanceof SSLSocket ssl) {
+                ssl.setSoTimeout(3000);
+                ssl.startHandshake();
+                ssl.setSoTimeout(0);
+                peer = Pki.commonName((X509Certificate) ssl.getSession().getPeerCertificates()[0]);
+            } else {
+                peer = peerByAddress(sock.getInetAddress());
+            }
+            if (peer == null || !s.peers().containsKey(peer)) {
+                throw new IOException("not a peer: " + sock.getInetAddress().getHostAddress());
+            }
+            String p = peer;
+            Conn c = new Conn(peer, sock, false);
+            synchronized (receiverLock) {
+                c.out.write(SyncFrameCodec.encode(receiver.resume()));
+            }
+            c.out.flush();
+            log.accept("INFO", s.self() + " session sync: receiving from " + p);
+            readLoop(c, m -> {
+                List<SyncMessage> replies;
+                synchronized (receiverLock) {
+                    replies = receiver.received(System.nanoTime(), m);
+                }
+                try {
+                    for (SyncMessage r : replies) {
+                        c.out.write(SyncFrameCodec.encode(r));
+                    }
+                    c.out.flush();
+                } catch (IOException e) {
+                    closeQuietly(sock);
+                }
+                reportState();
+            });
+        } catch (IOException e) {
+            if (peer != null || open) {
+                log.accept("WARNING", s.self() + " session sync: connection from "
+                        + (peer != null ? peer : sock.getInetAddress().getHostAddress()) + " ended: " + e.getMessage());
+            }
+        } finally {
+            closeQuietly(sock);
+        }
+    }
+
+    private String peerByAddress(InetAddress a) {
+        for (Map.Entry<String, List<String>> e : s.peers().entrySet()) {
+            for (String addr : e.getValue()) {
+                try {
+                    if (literal(addr).equals(a)) {
+                        return e.getKey();
+                    }
+                } catch (IOException ignored) {
+                    // not an address
+                }
+            }
+        }
+        return null;
+    }
+
+    private void reportState() {
+        SyncReceiver.State st;
+        long n;
+        synchronized (receiverLock) {
+            st = receiver.state();
+            n = receiver.size();
+        }
+        boolean complete = st == SyncReceiver.State.SYNCED;
+        if (complete != reportedComplete) {
+            reportedComplete = complete;
+            toCore.accept(new Input.SessionSyncState(complete, n));
+            log.accept("INFO", s.self() + " session sync: " + (complete ? "SYNCED (" + n + " sessions)" : "BULK_SYNC"));
+        }
+    }
+
+    private void readLoop(Conn c, Consumer<SyncMessage> onMessage) throws IOException {
+        InputStream in = c.socket.getInputStream();
+        try {
+            for (long i = 0; open; i++) {
+                SyncMessage m = SyncFrameCodec.read(in);
+                if (m == null) {
+                    return;
+                }
+                onMessage.accept(m);
+            }
+        } catch (SyncFrameCodec.BadFrame e) {
+            badFrames.incrementAndGet();
+            log.accept("WARNING", s.self() + " session sync: bad frame from " + c.peer + ": " + e.getMessage()
+                    + "; closing the connection");
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------ takeover
+
+    /**
+     * Writes every cached session into the kernel (create; update where it exists). Called by the
+     * HA loop before it adds the addresses. Returns a line for the event log.
+     */
+    public String commit() {
+        long t0 = System.nanoTime();
+        List<byte[]> values;
+        boolean complete;
+        synchronized (receiverLock) {
+            values = receiver.sessions();
+            complete = receiver.state() == SyncReceiver.State.SYNCED;
+        }
+        List<ConntrackEntry> entries = new ArrayList<>(values.size());
+        int bad = 0;
+        for (byte[] v : values) {
+            try {
+                entries.add(SessionCodec.decode(v));
+            } catch (SessionCodec.BadSession e) {
+                bad++;
+            }
+        }
+        int failed = 0;
+        int updated = 0;
+        if (!entries.isEmpty()) {
+            try (ConntrackSocket ct = ConntrackSocket.open()) {
+                ConntrackSocket.BatchResult r = ct.create(entries);
+                List<ConntrackEntry> exist = new ArrayList<>();
+                for (ConntrackSocket.Failure f : r.failures()) {
+                    if (f.errno() == 17) { // EEXIST: the kernel already tracks it (e.g. traffic came first)
+                        exist.add(f.entry());
+                    } else {
+                        failed++;
+                    }
+                }
+                if (!exist.isEmpty()) {
+                    ConntrackSocket.BatchResult u = ct.update(exist);
+                    updated = u.succeeded();
+                    failed += u.failures().size();
+                }
+            } catch (RuntimeException e) {
+                return "session commit failed: " + e.getMessage();
+            }
+        }
+        String line = "committed " + (entries.size() - failed) + " synced sessions into the kernel in "
+                + (System.nanoTime() - t0) / 100_000 / 10.0 + " ms (" + updated + " already present, " + failed
+                + " failed, " + bad + " undecodable)" + (complete ? "" : "; the bulk sync had not completed");
+        lastCommit = line;
+        return line;
+    }
+
+    /** Lines for `tandem status`. */
+    public List<String> describe() {
+        List<String> l = new ArrayList<>();
+        SyncSender snd = sender;
+        if (active && snd != null) {
+            for (SyncSender.PeerStats p : snd.stats()) {
+                l.add("sessions to " + p.peer() + ": " + (p.connected() ? (p.inBulk() ? "BULK_SYNC" : "streaming") : "not connected")
+                        + ", " + p.entriesSent() + " entries sent, lag " + p.lagNanos() / 1000 + " µs, queue "
+                        + p.queueBatches() + " batches, resends " + p.resends() + ", last bulk "
+                        + (p.lastBulkAt() == Long.MIN_VALUE ? "never" : p.lastBulkEntries() + " entries"));
+            }
+            l.add("conntrack events read " + events.get() + ", overruns " + overruns.get() + ", queue drops " + queueDrops.get());
+        } else {
+            synchronized (receiverLock) {
+                l.add("sessions cached: " + receiver.size() + " (" + receiver.state() + "), batches applied up to "
+                        + receiver.lastSeq() + ", gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped());
+            }
+        }
+        l.add("last commit: " + lastCommit + "; bad frames " + badFrames.get());
+        return l;
+    }
+
+    /** SYNCED / BULK_SYNC (passive) or STREAMING (active). */
+    public String state() {
+        if (active) {
+            return "STREAMING";
+        }
+        synchronized (receiverLock) {
+            return receiver.state().name();
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(Socket sock) {
+        if (sock != null) {
+            try {
+                sock.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        open = false;
+        active = false;
+        for (ServerSocket ss : servers) {
+            try {
+                ss.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+        conns.values().forEach(c -> closeQuietly(c.socket));
+        if (loop != null) {
+            loop.interrupt();
+        }
+        ConntrackEvents r = eventReader;
+        if (r != null) {
+            r.close();
+        }
+    }
+}
