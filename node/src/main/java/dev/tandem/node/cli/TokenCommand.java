@@ -13,7 +13,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "token", description = "API tokens for the REST API and dashboard (roles viewer and admin).",
         subcommands = {TokenCommand.Create.class, TokenCommand.ListTokens.class, TokenCommand.Revoke.class})
 final class TokenCommand implements Runnable {
-    static final String DEFAULT_FILE = "/etc/tandem/api-tokens";
+    static final String DEFAULT_FILE = "/var/lib/tandem/tokens"; // the daemon default: <operator.state_dir>/tokens
 
     @Override
     public void run() {

@@ -537,7 +537,10 @@ public final class SessionSync implements AutoCloseable {
                     }
                 }
                 if (!exist.isEmpty()) {
-                    ConntrackSocket.BatchResult u = ct.update(exist);
+                    // a stale entry (e.g. from before this node crashed) keeps old TCP windows that would
+                    // mark today's packets invalid: replace it with the synced one
+                    ct.delete(exist);
+                    ConntrackSocket.BatchResult u = ct.create(exist);
                     updated = u.succeeded();
                     failed += u.failures().size();
                 }
@@ -546,7 +549,7 @@ public final class SessionSync implements AutoCloseable {
             }
         }
         String line = "committed " + (entries.size() - failed) + " synced sessions into the kernel in "
-                + (System.nanoTime() - t0) / 100_000 / 10.0 + " ms (" + updated + " already present, " + failed
+                + (System.nanoTime() - t0) / 100_000 / 10.0 + " ms (" + updated + " replaced stale entries, " + failed
                 + " failed, " + bad + " undecodable)" + (complete ? "" : "; the bulk sync had not completed");
         lastCommit = line;
         return line;
