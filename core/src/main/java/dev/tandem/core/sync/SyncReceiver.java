@@ -1,6 +1,5 @@
 package dev.tandem.core.sync;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -21,8 +20,8 @@ public final class SyncReceiver {
     private record Cached(byte[] value, long expiresAt) {}
 
     private final int maxEntries;
-    private Map<ByteBuffer, Cached> cache = new HashMap<>();
-    private Map<ByteBuffer, Cached> staging;
+    private Map<SessionKey, Cached> cache = new HashMap<>();
+    private Map<SessionKey, Cached> staging;
     private long epoch = -1;
     private long lastSeq;
     private boolean complete;
@@ -96,8 +95,8 @@ public final class SyncReceiver {
         return replies;
     }
 
-    private void apply(Map<ByteBuffer, Cached> m, long now, SessionChange c) {
-        ByteBuffer k = ByteBuffer.wrap(c.key());
+    private void apply(Map<SessionKey, Cached> m, long now, SessionChange c) {
+        SessionKey k = new SessionKey(c.key());
         if (c.isDelete()) {
             m.remove(k);
             return;
@@ -132,8 +131,8 @@ public final class SyncReceiver {
     }
 
     /** key → value of every cached session (tests compare it with the sender's table). */
-    public Map<ByteBuffer, byte[]> snapshot() {
-        Map<ByteBuffer, byte[]> m = new HashMap<>();
+    public Map<SessionKey, byte[]> snapshot() {
+        Map<SessionKey, byte[]> m = new HashMap<>();
         cache.forEach((k, v) -> m.put(k, v.value()));
         return m;
     }

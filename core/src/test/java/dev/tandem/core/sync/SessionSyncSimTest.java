@@ -111,7 +111,7 @@ class SessionSyncSimTest {
                 outs = next;
             }
         }
-        Map<ByteBuffer, byte[]> got = rc.snapshot();
+        Map<SessionKey, byte[]> got = rc.snapshot();
         if (rc.state() != SyncReceiver.State.SYNCED) {
             return "seed " + seed + ": receiver not SYNCED at the end";
         }
@@ -119,7 +119,7 @@ class SessionSyncSimTest {
             return "seed " + seed + ": cache has " + got.size() + " sessions, table " + table.size();
         }
         for (Map.Entry<ByteBuffer, byte[]> e : table.entrySet()) {
-            if (!java.util.Arrays.equals(got.get(e.getKey()), e.getValue())) {
+            if (!java.util.Arrays.equals(got.get(new SessionKey(e.getKey().array())), e.getValue())) {
                 return "seed " + seed + ": a session differs";
             }
         }
