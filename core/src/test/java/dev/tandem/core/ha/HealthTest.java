@@ -24,8 +24,10 @@ class HealthTest {
             new MonitorSpec.PathGroup("isp", List.of("10.10.2.100"), 3, false, true, MonitorSpec.Effect.toFault()),
             new MonitorSpec.ServiceCheck("dns", 2, 2, MonitorSpec.Effect.weight(100)));
 
+    static long promotionHoldMs;
+
     static NodeSpec spec(String name, String peer, int prio, int host, boolean preempt, HealthSpec h, boolean links) {
-        HaTimers t = HaTimers.profile("aggressive").withPreemptionHoldMs(1000);
+        HaTimers t = HaTimers.profile("aggressive").withPreemptionHoldMs(1000).withPromotionHoldMs(promotionHoldMs);
         return new NodeSpec(name, prio, preempt, true, ChecksumMode.RFC5798, t, List.of(
                 new InstanceSpec("vg1", 51, "lan0", false, List.of(Cidr.parse("10.10.1.254/24")),
                         IpAddress.parse("10.10.1." + host)),
@@ -280,6 +282,27 @@ class HealthTest {
         assertThat(n.eventsB).anyMatch(e -> e.text().contains("other link groups still up (overall condition: all)"));
         n.step(n.b, new Input.LinkChanged("wan2", false));
         assertThat(n.b.state()).isEqualTo(NodeState.FAULT);
+    }
+
+    @Test
+    void thePromotionHoldDelaysATakeoverAfterEveryPathWentSilent() {
+        long[] took = new long[2];
+        for (int k = 0; k < 2; k++) {
+            promotionHoldMs = k == 0 ? 0 : 200;
+            try {
+                Net n = new Net();
+                n.startPair();
+                n.cut.addAll(Set.of("lan0", "wan0", "control", "backup"));
+                long t0 = n.now;
+                while (n.b.state() != NodeState.ACTIVE && n.now < t0 + 2000 * MS) {
+                    n.until(n.now + MS / 10);
+                }
+                took[k] = n.now - t0;
+            } finally {
+                promotionHoldMs = 0;
+            }
+        }
+        assertThat(took[1] - took[0]).as("the hold adds 200 ms").isBetween(199 * MS, 201 * MS);
     }
 
     @Test
