@@ -56,20 +56,42 @@ public final class Pki {
         }
         KeyPair kp = keyPair();
         X500Name name = new X500Name("CN=Tandem cluster CA " + clusterName.replaceAll("[,=+]", "_"));
-        X509Certificate ca = sign(name, kp.getPublic(), name, kp.getPrivate(), true, Duration.ofDays(3650));
+        X509Certificate ca = sign(name, kp.getPublic(), name, kp.getPrivate(), true, Duration.ofDays(3650), null);
         write(dir.resolve("ca.crt"), ca, false);
         write(dir.resolve("ca.key"), kp.getPrivate(), true);
     }
 
     public static void issue(Path dir, String node) throws IOException, GeneralSecurityException {
+        issue(dir, node, java.util.List.of());
+    }
+
+    /**
+     * names: subject alternative names — IP addresses and DNS names the node is reached by (its
+     * management address for the dashboard and API), so that browsers and curl accept the
+     * certificate by host name. The node name is always one (DNS).
+     */
+    public static void issue(Path dir, String node, java.util.List<String> names) throws IOException, GeneralSecurityException {
         if (!node.matches("[a-z0-9][a-z0-9-]{0,30}")) {
             throw new IllegalArgumentException("'" + node + "' is not a node name");
         }
+        java.util.List<org.bouncycastle.asn1.x509.GeneralName> san = new java.util.ArrayList<>();
+        san.add(new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.dNSName, node));
+        for (String n : names) {
+            if (dev.tandem.core.net.IpAddress.tryParse(n) != null) {
+                san.add(new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.iPAddress,
+                        dev.tandem.core.net.IpAddress.parse(n).toString()));
+            } else if (n.matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")) {
+                san.add(new org.bouncycastle.asn1.x509.GeneralName(org.bouncycastle.asn1.x509.GeneralName.dNSName, n));
+            } else {
+                throw new IllegalArgumentException("'" + n + "' is neither an IP address nor a DNS name");
+            }
+        }
+        var altNames = new org.bouncycastle.asn1.x509.GeneralNames(san.toArray(org.bouncycastle.asn1.x509.GeneralName[]::new));
         X509Certificate ca = certificate(dir.resolve("ca.crt"));
         PrivateKey caKey = privateKey(dir.resolve("ca.key"));
         KeyPair kp = keyPair();
         X509Certificate cert = sign(new X500Name("CN=" + node), kp.getPublic(),
-                X500Name.getInstance(ca.getSubjectX500Principal().getEncoded()), caKey, false, Duration.ofDays(825));
+                X500Name.getInstance(ca.getSubjectX500Principal().getEncoded()), caKey, false, Duration.ofDays(825), altNames);
         write(dir.resolve(node + ".crt"), cert, false);
         write(dir.resolve(node + ".key"), kp.getPrivate(), true);
     }
@@ -81,7 +103,8 @@ public final class Pki {
     }
 
     private static X509Certificate sign(X500Name subject, java.security.PublicKey key, X500Name issuer,
-                                        PrivateKey issuerKey, boolean ca, Duration validity)
+                                        PrivateKey issuerKey, boolean ca, Duration validity,
+                                        org.bouncycastle.asn1.x509.GeneralNames altNames)
             throws GeneralSecurityException, IOException {
         Instant now = Instant.now();
         JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, new BigInteger(64, RANDOM).abs(),
@@ -93,6 +116,9 @@ public final class Pki {
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
             b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(
                     new KeyPurposeId[]{KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+            if (altNames != null) {
+                b.addExtension(Extension.subjectAlternativeName, false, altNames);
+            }
         }
         try {
             X509CertificateHolder h = b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey));

@@ -42,9 +42,13 @@ final class PkiCommand implements Runnable {
         @Option(names = "--dir", defaultValue = "/etc/tandem/pki")
         Path dir;
 
+        @Option(names = "--name", description = "an IP address or DNS name the node is reached by (its management "
+                + "address): added to the certificate's subject alternative names; repeatable")
+        java.util.List<String> names = new java.util.ArrayList<>();
+
         @Override
         public Integer call() throws Exception {
-            Pki.issue(dir, node);
+            Pki.issue(dir, node, names);
             System.out.println("issued " + dir.resolve(node + ".crt") + " and " + dir.resolve(node + ".key")
                     + "; copy ca.crt, " + node + ".crt and " + node + ".key to " + node);
             return 0;

@@ -306,6 +306,27 @@ class ApiServerTest {
     }
 
     @Test
+    void aCertificateIssuedWithTheManagementAddressPassesTheStandardHostCheck() throws Exception {
+        Path pki = dir.resolve("pki-san");
+        Pki.init(pki, "test");
+        Pki.issue(pki, "fw1", java.util.List.of("127.0.0.1", "fw1.example.net"));
+        Pki.issue(pki, "ops");
+        try (ApiServer tls = ApiServer.start(view, tokens, ApiServer.Settings.https(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), ApiServer.tlsContext(pki, "fw1")))) {
+            var c = (javax.net.ssl.HttpsURLConnection) URI.create("https://127.0.0.1:" + tls.address().getPort()
+                    + "/api/v1/status").toURL().openConnection();
+            c.setSSLSocketFactory(Pki.context(pki, "ops").getSocketFactory()); // the JDK's own host name check
+            c.setRequestProperty("Authorization", "Bearer " + viewer);
+            c.setConnectTimeout(5000);
+            c.setReadTimeout(5000);
+            assertThat(c.getResponseCode()).isEqualTo(200);
+            c.disconnect();
+        }
+        assertThatThrownBy(() -> Pki.issue(pki, "fw2", java.util.List.of("bad name!")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("neither an IP address nor a DNS name");
+    }
+
+    @Test
     void theDashboardIsServedWithoutATokenAndWithACsp() throws Exception {
         HttpResponse<String> r = get("/", null);
         assertThat(r.statusCode()).isEqualTo(200);

@@ -53,6 +53,7 @@ class KeepalivedInteropIT {
                   timers: {advert_interval_ms: 100, preemption_hold_ms: 300}
                   preempt: %s
                   run_dir: %s
+                operator: {state_dir: %s}
                 virtual_groups:
                   - name: vg1
                     vrid: 77
@@ -61,7 +62,7 @@ class KeepalivedInteropIT {
                         addresses: [%s/24]
                 nodes:
                   t1: {role: primary, priority: %d, interfaces: {lan: eth0}}
-                """.formatted(preempt, dir.resolve("run"), VIP, priority));
+                """.formatted(preempt, dir.resolve("run"), dir.resolve("state"), VIP, priority));
         return f;
     }
 
@@ -127,9 +128,9 @@ class KeepalivedInteropIT {
         Process k = keepalived(200);
         Netns.await("keepalived master", Duration.ofSeconds(6), this::keepalivedHolds);
         TandemProcess t = TandemProcess.start(nets, nsT, tandemConfig(100, false), "t1", dir);
-        Thread.sleep(1500);
+        Netns.await("tandem passive" + logs(t), Duration.ofSeconds(10), () -> t.output().contains("INITIAL -> PASSIVE"));
+        Thread.sleep(500);
         assertThat(tandemHolds()).as("tandem must stay passive" + logs(t)).isFalse();
-        assertThat(t.output()).contains("INITIAL -> PASSIVE");
 
         k.destroy(); // SIGTERM: keepalived sends priority 0
         Netns.await("tandem takes over" + logs(t), Duration.ofSeconds(3), this::tandemHolds);
