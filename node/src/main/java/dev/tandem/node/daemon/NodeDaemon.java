@@ -104,7 +104,8 @@ public final class NodeDaemon implements AutoCloseable {
 
     /** Prometheus text for /metrics: a status snapshot from the loop, then the registry. */
     public String metricsText() throws Exception {
-        return metrics.scrape(status(), droppedInputs(), channel == null ? Map.of() : channel.pathStates());
+        return metrics.scrape(status(), droppedInputs(), channel == null ? Map.of() : channel.pathStates(),
+                sessionSync == null ? Map.of() : sessionSync.figures());
     }
 
     /** Opens everything, starts the core and the loop. Throws with a clear message if the node cannot run. */

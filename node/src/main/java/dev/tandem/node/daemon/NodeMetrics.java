@@ -55,7 +55,12 @@ public final class NodeMetrics {
     }
 
     /** Renders the Prometheus text format from a fresh status snapshot and the channel's path states. */
-    public String scrape(NodeStatus s, long droppedInputs, Map<String, Boolean> paths) {
+    public String scrape(NodeStatus s, long droppedInputs, Map<String, Boolean> paths, Map<String, Long> sessions) {
+        sessions.forEach((k, v) -> {
+            int dot = k.indexOf('.');
+            String name = "tandem_sessions_" + (dot < 0 ? k : k.substring(0, dot));
+            gauge(name, dot < 0 ? Tags.empty() : Tags.of("peer", k.substring(dot + 1))).set(v);
+        });
         for (NodeState st : NodeState.values()) {
             value("state." + st).set(s.state() == st ? 1 : 0);
         }

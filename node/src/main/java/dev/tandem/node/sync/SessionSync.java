@@ -577,6 +577,27 @@ public final class SessionSync implements AutoCloseable {
         return l;
     }
 
+    /** Numbers for the metrics: cached sessions (passive), entries sent and lag per peer (active). */
+    public Map<String, Long> figures() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        synchronized (receiverLock) {
+            m.put("cached", (long) receiver.size());
+            m.put("cache_dropped", receiver.dropped());
+        }
+        m.put("events_read", events.get());
+        m.put("overruns", overruns.get());
+        SyncSender snd = sender;
+        if (active && snd != null) {
+            for (SyncSender.PeerStats p : snd.stats()) {
+                m.put("sent." + p.peer(), p.entriesSent());
+                m.put("lag_us." + p.peer(), p.lagNanos() / 1000);
+                m.put("queue." + p.peer(), p.queueBatches());
+                m.put("resends." + p.peer(), p.resends());
+            }
+        }
+        return m;
+    }
+
     /** SYNCED / BULK_SYNC (passive) or STREAMING (active). */
     public String state() {
         if (active) {
