@@ -72,6 +72,7 @@ public final class Libc {
     private static final MethodHandle WRITE = bind("write", FunctionDescriptor.of(L, I, P, L));
     private static final MethodHandle READ = bind("read", FunctionDescriptor.of(L, I, P, L));
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(I, I));
+    private static final MethodHandle MEMFD_CREATE = bind("memfd_create", FunctionDescriptor.of(I, P, I));
     private static final MethodHandle IF_NAMETOINDEX = bind("if_nametoindex", FunctionDescriptor.of(I, P));
 
     /** One capture buffer per thread: errno is per thread too. */
@@ -212,6 +213,43 @@ public final class Libc {
             long r = (long) WRITE.invokeExact(st, eventFd, one, 8L);
             if (r < 0) {
                 throw new NativeException("write(eventfd)", errno(st));
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public static final int MFD_CLOEXEC = 1;
+
+    /** An anonymous in-memory file (memfd_create), close-on-exec. */
+    public static int memfdCreate(String name) {
+        MemorySegment st = STATE.get();
+        try (Arena a = Arena.ofConfined()) {
+            int fd = (int) MEMFD_CREATE.invokeExact(st, a.allocateFrom(name), MFD_CLOEXEC);
+            if (fd < 0) {
+                throw new NativeException("memfd_create(" + name + ")", errno(st));
+            }
+            return fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Writes all {@code len} bytes of {@code buf} (retrying short writes). */
+    public static void writeAll(int fd, MemorySegment buf, long len, String what) {
+        MemorySegment st = STATE.get();
+        long done = 0;
+        try {
+            while (done < len) {
+                long r = (long) WRITE.invokeExact(st, fd, buf.asSlice(done), len - done);
+                if (r < 0) {
+                    int e = errno(st);
+                    if (e == 4) { // EINTR
+                        continue;
+                    }
+                    throw new NativeException("write(" + what + ")", e);
+                }
+                done += r;
             }
         } catch (Throwable t) {
             throw rethrow(t);
