@@ -290,13 +290,16 @@ public final class NodeCore {
     }
 
     /**
-     * Default: two advert intervals plus the skew. One interval plus skew was tried: on a loaded 2-core
-     * lab host adverts arrived up to ~4 ms late, and a gap of 13.6 ms against a 10.2 ms window faked a
-     * dead node. Two intervals tolerate one lost or late advert; `timers.advert_silence_ms` overrides.
+     * Default: one advert interval plus the skew plus a margin of two heartbeat intervals (at least
+     * 4 ms) — used only when the dedicated links fell silent too. One interval plus skew alone was
+     * tried: on a loaded 2-core lab host adverts arrived up to ~4 ms late, and a gap of 13.6 ms
+     * against a 10.2 ms window faked a dead node; two full intervals (the previous default) cost
+     * ~8 ms of every crash takeover. `timers.advert_silence_ms` overrides.
      */
     private long advertSilenceNanos() {
         return links.advertSilenceMs() >= 0 ? links.advertSilenceMs() * MS
-                : 2 * advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
+                : advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos)
+                + Math.max(2 * heartbeatNanos, 4 * MS);
     }
 
     /** PASSIVE: when the active counts as silent on every path. */
