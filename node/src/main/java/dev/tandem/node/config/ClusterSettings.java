@@ -32,10 +32,11 @@ public record ClusterSettings(
         SessionSyncConfig sessions) {
 
     /** Session sync (SPEC §4). port 0: channel_port + 1. */
+    /** ignore: networks whose flows (original source or destination inside) are not synced. */
     public record SessionSyncConfig(boolean enabled, int port, java.util.Set<Integer> protocols, int maxEntries,
-                                    long maxChangesPerSecond) {
+                                    long maxChangesPerSecond, java.util.List<dev.tandem.core.net.Cidr> ignore) {
         public static SessionSyncConfig off() {
-            return new SessionSyncConfig(false, 0, java.util.Set.of(6, 17, 1, 58), 1_000_000, 0);
+            return new SessionSyncConfig(false, 0, java.util.Set.of(6, 17, 1, 58), 1_000_000, 0, java.util.List.of());
         }
     }
 }

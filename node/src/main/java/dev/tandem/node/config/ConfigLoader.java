@@ -302,7 +302,7 @@ public final class ConfigLoader {
         if (m.containsKey("sessions")) {
             String sp = join(p, "sessions");
             Map<String, Object> ss = map(m.get("sessions"), sp, Set.of("enabled", "port", "protocols", "max_entries",
-                    "max_rate"), null);
+                    "max_rate", "ignore"), null);
             if (ss != null) {
                 Set<Integer> protos = new java.util.TreeSet<>();
                 if (ss.containsKey("protocols")) {
@@ -320,10 +320,23 @@ public final class ConfigLoader {
                 } else {
                     protos.addAll(sessions.protocols());
                 }
+                List<Cidr> ignore = new ArrayList<>();
+                if (ss.containsKey("ignore")) {
+                    List<?> li = list(ss.get("ignore"), join(sp, "ignore"));
+                    for (int k = 0; k < Math.min(li.size(), 256); k++) {
+                        Cidr c = li.get(k) instanceof String x ? cidr(x) : null;
+                        if (c == null) {
+                            error(join(sp, "ignore") + "[" + k + "]", "must be a network address/prefix, got "
+                                    + (li.get(k) == null ? "nothing" : kind(li.get(k))));
+                            continue;
+                        }
+                        ignore.add(c);
+                    }
+                }
                 sessions = new ClusterSettings.SessionSyncConfig(bool(ss, "enabled", sp, true),
                         (int) number(ss, "port", sp, 0, 1, 65535), Set.copyOf(protos),
                         (int) number(ss, "max_entries", sp, 1_000_000, 1, 10_000_000),
-                        number(ss, "max_rate", sp, 0, 0, 100_000_000));
+                        number(ss, "max_rate", sp, 0, 0, 100_000_000), List.copyOf(ignore));
             }
         }
         return new ClusterSettings(name, profile, (int) advert, election, hold, preempt, accept, checksum, (int) count,

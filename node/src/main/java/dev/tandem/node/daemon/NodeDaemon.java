@@ -477,7 +477,7 @@ public final class NodeDaemon implements AutoCloseable {
                 ? Pki.context(Path.of(config.cluster().pkiDir()), nodeName) : null;
         int port = sc.port() != 0 ? sc.port() : config.cluster().channelPort() + 1;
         sessionSync = new dev.tandem.node.sync.SessionSync(new dev.tandem.node.sync.SessionSync.Settings(nodeName, tls,
-                port, local, peers, sc.protocols(), own, sc.maxEntries(), sc.maxChangesPerSecond()),
+                port, local, peers, sc.protocols(), own, sc.maxEntries(), sc.maxChangesPerSecond(), sc.ignore()),
                 log::record, this::offer);
         sessionSync.start();
         log.record("INFO", nodeName + ": session sync on port " + port + " (" + local + "), protocols " + sc.protocols());

@@ -58,7 +58,8 @@ public final class SessionSync implements AutoCloseable {
      * @param ownAddresses addresses of this firewall: flows to or from them are its own traffic, not synced
      */
     public record Settings(String self, SSLContext tls, int port, List<String> local, Map<String, List<String>> peers,
-                           Set<Integer> protocols, Set<String> ownAddresses, int maxEntries, long maxChangesPerSecond) {}
+                           Set<Integer> protocols, Set<String> ownAddresses, int maxEntries, long maxChangesPerSecond,
+                           List<dev.tandem.core.net.Cidr> ignore) {}
 
     private final Settings s;
     private final BiConsumer<String, String> log; // kind, text
@@ -265,6 +266,12 @@ public final class SessionSync implements AutoCloseable {
                 || s.ownAddresses().contains(en.original().destination().getHostAddress())
                 || s.ownAddresses().contains(en.reply().source().getHostAddress())) {
             return null; // the firewall's own traffic (the sync stream itself among it)
+        }
+        for (dev.tandem.core.net.Cidr c : s.ignore()) {
+            if (c.contains(IpAddress.of(en.original().source().getAddress()))
+                    || c.contains(IpAddress.of(en.original().destination().getAddress()))) {
+                return null; // configured not to sync
+            }
         }
         byte[] key = SessionCodec.key(en);
         if (e.type() == ConntrackEvent.Type.DESTROY) {
