@@ -33,6 +33,12 @@ class ConfigLoaderTest {
         assertThat(c.monitors().serviceChecks().getFirst().weight()).isEqualTo(60);
         assertThat(c.monitors().selfChecks().nftTable()).isEqualTo("inet tandem_fw");
         assertThat(c.node("fw1").pathSources()).containsEntry("server", "10.10.2.1");
+        assertThat(c.cluster().sessions().enabled()).isTrue();
+        assertThat(c.cluster().sessions().ignore()).hasSize(1);
+        assertThat(c.operator().webhooks()).hasSize(1);
+        assertThat(c.operator().email().to()).containsExactly("noc@example.net");
+        assertThat(c.node("fw1").management().port()).isEqualTo(8443);
+        assertThat(c.node("fw1").dataOrFallback()).isEqualTo("10.10.4.1");
     }
 
     @Test
