@@ -1,5 +1,6 @@
 package dev.tandem.node.cli;
 
+import dev.tandem.lab.CommitBench;
 import dev.tandem.lab.FailoverBench;
 import dev.tandem.lab.Fault;
 import dev.tandem.lab.LabTopology;
@@ -8,7 +9,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = BenchCommand.Failover.class)
+@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = {BenchCommand.Failover.class, BenchCommand.Commit.class})
 final class BenchCommand implements Runnable {
 
     @Override
@@ -56,6 +57,33 @@ final class BenchCommand implements Runnable {
             FailoverBench.run(new FailoverBench.Options(prefix, profile, Fault.parse(fault), runs, vs != null, ipv6,
                     monitors.equals("on")),
                     System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "commit", description = "Time to commit N synthetic sessions into a kernel's conntrack table "
+            + "(as on takeover), in a fresh namespace.")
+    static final class Commit implements Callable<Integer> {
+        @Option(names = "--entries", defaultValue = "100000")
+        int entries;
+
+        @Option(names = "--runs", defaultValue = "3")
+        int runs;
+
+        @Option(names = "--cli-entries", defaultValue = "500",
+                description = "also time `conntrack -I` (a process per entry) for this many entries; 0: skip")
+        int cliEntries;
+
+        @Option(names = "--prefix", defaultValue = "tbench-")
+        String prefix;
+
+        @Override
+        public Integer call() {
+            if (entries < 1 || entries > 10_000_000 || runs < 1 || runs > 100 || cliEntries < 0 || cliEntries > 10_000) {
+                System.err.println("error: --entries 1..10000000, --runs 1..100, --cli-entries 0..10000");
+                return 2;
+            }
+            CommitBench.run(new CommitBench.Options(prefix, entries, runs, cliEntries), System.out);
             return 0;
         }
     }
