@@ -10,7 +10,7 @@ import java.util.OptionalLong;
 
 /**
  * Synthetic established TCP sessions as the lab's firewall would track them: client 10.10.1.x:port →
- * server 10.10.2.100:port, source-NATed to the WAN VIP 10.10.2.254 (the reply goes to the VIP on a
+ * server 10.10.2.100:port (clients 10.10.1.10-249), source-NATed to the WAN VIP 10.10.2.254 (the reply goes to the VIP on a
  * translated port). Entry i is unique in both tuples for i < 60,000 × 64,000; not the firewall's own
  * traffic, so session sync replicates them.
  */
@@ -18,14 +18,14 @@ public final class SyntheticSessions {
     private static final int PER_DPORT = 60_000;
     private static final InetAddress SERVER = addr(LabTopology.SERVER);
     private static final InetAddress VIP = addr(LabTopology.WAN_VIP);
-    private static final InetAddress[] CLIENTS = new InetAddress[250];
+    private static final InetAddress[] CLIENTS = new InetAddress[240];
     private static final ConntrackEntry.TcpInfo ESTABLISHED = new ConntrackEntry.TcpInfo(ConntrackEntry.TcpInfo.ESTABLISHED,
             7, 7, ConntrackEntry.TcpInfo.FLAG_WINDOW_SCALE | ConntrackEntry.TcpInfo.FLAG_SACK_PERM,
             ConntrackEntry.TcpInfo.FLAG_WINDOW_SCALE | ConntrackEntry.TcpInfo.FLAG_SACK_PERM);
 
     static {
         for (int i = 0; i < CLIENTS.length; i++) {
-            CLIENTS[i] = addr("10.10.1." + (1 + i));
+            CLIENTS[i] = addr("10.10.1." + (10 + i)); // 10..249: not the firewalls' own .1/.2 nor the VIP .254
         }
     }
 

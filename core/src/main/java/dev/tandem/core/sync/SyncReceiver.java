@@ -100,6 +100,7 @@ public final class SyncReceiver {
         ByteBuffer k = ByteBuffer.wrap(c.key());
         if (c.isDelete()) {
             m.remove(k);
+            applied++;
             return;
         }
         if (m.size() >= maxEntries && !m.containsKey(k)) {

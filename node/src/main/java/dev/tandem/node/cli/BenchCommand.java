@@ -4,12 +4,13 @@ import dev.tandem.lab.CommitBench;
 import dev.tandem.lab.FailoverBench;
 import dev.tandem.lab.Fault;
 import dev.tandem.lab.LabTopology;
+import dev.tandem.lab.SyncBench;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = {BenchCommand.Failover.class, BenchCommand.Commit.class})
+@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = {BenchCommand.Failover.class, BenchCommand.Commit.class, BenchCommand.Sync.class})
 final class BenchCommand implements Runnable {
 
     @Override
@@ -84,6 +85,38 @@ final class BenchCommand implements Runnable {
                 return 2;
             }
             CommitBench.run(new CommitBench.Options(prefix, entries, runs, cliEntries), System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "sync", description = "Session sync under load: events/s replicated, lag, CPU per event on both nodes.")
+    static final class Sync implements Callable<Integer> {
+        @Option(names = "--rate", defaultValue = "0", description = "sessions created per second; 0: as fast as possible")
+        int rate;
+
+        @Option(names = "--seconds", defaultValue = "10")
+        int seconds;
+
+        @Option(names = "--live", defaultValue = "100000", description = "sessions kept before deleting the oldest")
+        int live;
+
+        @Option(names = "--vs", description = "also run this implementation on the same lab: conntrackd")
+        String vs;
+
+        @Option(names = "--prefix", defaultValue = "tbench-")
+        String prefix;
+
+        @Override
+        public Integer call() {
+            if (vs != null && !vs.equals("conntrackd")) {
+                System.err.println("error: --vs supports conntrackd only");
+                return 2;
+            }
+            if (rate < 0 || seconds < 1 || seconds > 600 || live < 1 || live > 250_000) {
+                System.err.println("error: --rate >= 0, --seconds 1..600, --live 1..250000");
+                return 2;
+            }
+            SyncBench.run(new SyncBench.Options(prefix, rate, seconds, live, vs != null), System.out);
             return 0;
         }
     }

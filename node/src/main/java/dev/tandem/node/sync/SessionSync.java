@@ -562,7 +562,9 @@ public final class SessionSync implements AutoCloseable {
         if (active && snd != null) {
             for (SyncSender.PeerStats p : snd.stats()) {
                 l.add("sessions to " + p.peer() + ": " + (p.connected() ? (p.inBulk() ? "BULK_SYNC" : "streaming") : "not connected")
-                        + ", " + p.entriesSent() + " entries sent, lag " + p.lagNanos() / 1000 + " µs, queue "
+                        + ", " + p.entriesSent() + " entries sent, lag " + p.lagNanos() / 1000 + " µs (p50 "
+                        + p.lag().p50Nanos() / 1000 + " µs, p99 " + p.lag().p99Nanos() / 1000 + " µs, max "
+                        + p.lag().maxNanos() / 1000 + " µs over the last " + p.lag().samples() + " batches), queue "
                         + p.queueBatches() + " batches, resends " + p.resends() + ", last bulk "
                         + (p.lastBulkAt() == Long.MIN_VALUE ? "never" : p.lastBulkEntries() + " entries"));
             }
@@ -570,7 +572,7 @@ public final class SessionSync implements AutoCloseable {
         } else {
             synchronized (receiverLock) {
                 l.add("sessions cached: " + receiver.size() + " (" + receiver.state() + "), batches applied up to "
-                        + receiver.lastSeq() + ", gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped());
+                        + receiver.lastSeq() + ", changes applied " + receiver.applied() + ", gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped());
             }
         }
         l.add("last commit: " + lastCommit + "; bad frames " + badFrames.get());
