@@ -4,6 +4,7 @@ import dev.tandem.lab.CommitBench;
 import dev.tandem.lab.FailoverBench;
 import dev.tandem.lab.Fault;
 import dev.tandem.lab.LabTopology;
+import dev.tandem.lab.SessionFailoverBench;
 import dev.tandem.lab.SyncBench;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -18,7 +19,8 @@ final class BenchCommand implements Runnable {
         new CommandLine(this).usage(System.out);
     }
 
-    @Command(name = "failover", description = "Client-observed outage of a failover (1 ms probe stream).")
+    @Command(name = "failover", description = "Client-observed outage of a failover (1 ms probe stream); with "
+            + "--sessions N: TCP sessions surviving a crash of the active.")
     static final class Failover implements Callable<Integer> {
         @Option(names = "--profile", defaultValue = "aggressive", description = "default | aggressive")
         String profile;
@@ -26,10 +28,16 @@ final class BenchCommand implements Runnable {
         @Option(names = "--fault", defaultValue = "crash", description = "crash | link | graceful | daemon-crash")
         String fault;
 
-        @Option(names = "--runs", defaultValue = "10")
-        int runs;
+        @Option(names = "--runs", description = "default 10; 1 with --sessions")
+        Integer runs;
 
-        @Option(names = "--vs", description = "also run this implementation on the same lab: keepalived")
+        @Option(names = "--sessions", defaultValue = "0",
+                description = "N TCP connections through SNAT: how many survive a crash of the active (and the no_session "
+                        + "drops of the new active); --vs conntrackd adds keepalived + conntrackd")
+        int sessions;
+
+        @Option(names = "--vs", description = "also run this implementation on the same lab: keepalived "
+                + "(conntrackd with --sessions)")
         String vs;
 
         @Option(names = "--ipv6", description = "probe over IPv6")
@@ -46,6 +54,26 @@ final class BenchCommand implements Runnable {
             if (!monitors.equals("on") && !monitors.equals("off")) {
                 System.err.println("error: --monitors must be on or off");
                 return 2;
+            }
+            if (sessions < 0 || sessions > 5000) {
+                System.err.println("error: --sessions must be 0..5000");
+                return 2;
+            }
+            if (sessions > 0) {
+                if (vs != null && !vs.equals("conntrackd")) {
+                    System.err.println("error: with --sessions, --vs supports conntrackd only");
+                    return 2;
+                }
+                int r = runs == null ? 1 : runs;
+                if (r < 1 || r > 100) {
+                    System.err.println("error: --runs must be 1..100");
+                    return 2;
+                }
+                SessionFailoverBench.run(new SessionFailoverBench.Options(prefix, sessions, r, vs != null), System.out);
+                return 0;
+            }
+            if (runs == null) {
+                runs = 10;
             }
             if (vs != null && !vs.equals("keepalived")) {
                 System.err.println("error: --vs supports keepalived only");
