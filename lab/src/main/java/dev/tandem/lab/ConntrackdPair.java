@@ -59,7 +59,6 @@ public final class ConntrackdPair extends ProcessPair {
                 	LockFile %s
                 	UNIX {
                 		Path %s
-                		Backlog 20
                 	}
                 	NetlinkBufferSize 2097152
                 	NetlinkBufferSizeMaxGrowth 67108864

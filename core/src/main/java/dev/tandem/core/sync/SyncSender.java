@@ -325,6 +325,9 @@ public final class SyncSender {
     }
 
     private List<Out> drain() {
+        if (out.isEmpty()) {
+            return List.of(); // the common case (a change that fills no batch): no garbage
+        }
         List<Out> r = out;
         out = new ArrayList<>();
         return r;

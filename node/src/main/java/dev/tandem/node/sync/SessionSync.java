@@ -70,6 +70,11 @@ public final class SessionSync implements AutoCloseable {
     private final AtomicLong queueDrops = new AtomicLong();
     private final AtomicLong events = new AtomicLong();
     private final AtomicLong badFrames = new AtomicLong();
+    // conntrack changes on their way from the event reader to the sync loop: one lock-free queue, drained
+    // by one task at a time (a task per event cost a lock and a wake-up of the loop per event)
+    private final java.util.concurrent.ConcurrentLinkedQueue<SessionChange> changes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger changesQueued = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean open = true;
     private volatile boolean active;
     private Thread loop;
@@ -193,6 +198,8 @@ public final class SessionSync implements AutoCloseable {
     private void becomeSender() {
         sender = new SyncSender(new SyncSender.Config(512, 60_000, 1_000_000L, 4096, s.maxChangesPerSecond(), 500_000),
                 System.currentTimeMillis());
+        changes.clear();
+        changesQueued.set(0);
         try {
             eventReader = ConntrackEvents.open(EnumSet.of(ConntrackEvent.Type.NEW, ConntrackEvent.Type.UPDATE,
                     ConntrackEvent.Type.DESTROY), 64 << 20, new ConntrackEvents.Listener() {
@@ -201,11 +208,7 @@ public final class SessionSync implements AutoCloseable {
                             events.incrementAndGet();
                             SessionChange c = change(e);
                             if (c != null) {
-                                submit(() -> {
-                                    if (sender != null) {
-                                        handle(sender.change(System.nanoTime(), c));
-                                    }
-                                });
+                                enqueue(c);
                             }
                         }
 
@@ -220,6 +223,34 @@ public final class SessionSync implements AutoCloseable {
         }
         for (String peer : s.peers().keySet()) {
             Thread.ofPlatform().daemon(true).name("sync-connect-" + peer).start(() -> connectLoop(peer));
+        }
+    }
+
+    private void enqueue(SessionChange c) {
+        if (changesQueued.incrementAndGet() > QUEUE) {
+            changesQueued.decrementAndGet();
+            queueDrops.incrementAndGet();
+            return;
+        }
+        changes.add(c);
+        if (drainScheduled.compareAndSet(false, true) && !tasks.offer(this::drainChanges)) {
+            drainScheduled.set(false); // the next event tries again
+        }
+    }
+
+    /** On the sync loop: every queued change, in the order the kernel reported them. */
+    private void drainChanges() {
+        drainScheduled.set(false);
+        long now = System.nanoTime();
+        int n = 0;
+        for (SessionChange c = changes.poll(); c != null; c = changes.poll()) {
+            changesQueued.decrementAndGet();
+            if (sender != null) {
+                handle(sender.change(now, c));
+            }
+            if ((++n & 1023) == 0) {
+                now = System.nanoTime();
+            }
         }
     }
 
@@ -243,6 +274,7 @@ public final class SessionSync implements AutoCloseable {
         if (sender == null || now - lastOverrunBulk < 1_000_000_000L) {
             return;
         }
+        drainChanges(); // what was read before the overrun goes first
         lastOverrunBulk = now;
         log.accept("WARNING", s.self() + " session sync: conntrack events were lost (receive buffer overrun): "
                 + "bulk resync of every peer");
@@ -318,11 +350,14 @@ public final class SessionSync implements AutoCloseable {
                         handle(sender.connected(System.nanoTime(), peer));
                     }
                 });
-                readLoop(c, m -> submit(() -> {
-                    if (sender != null) {
-                        handle(sender.received(System.nanoTime(), peer, m));
-                    }
-                }));
+                readLoop(c, m -> {
+                    long at = System.nanoTime(); // an ack's lag ends when it arrives, not when the loop gets to it
+                    submit(() -> {
+                        if (sender != null) {
+                            handle(sender.received(at, peer, m));
+                        }
+                    });
+                });
             } catch (IOException e) {
                 // reader ended
             } finally {
