@@ -84,6 +84,7 @@ public final class SessionSync implements AutoCloseable {
     private ConntrackEvents eventReader;
     private final Object receiverLock = new Object();
     private long lastOverrunBulk = Long.MIN_VALUE;
+    private boolean overrunResyncPending;
     private volatile String lastCommit = "never";
     private boolean reportedComplete;
 
@@ -162,6 +163,9 @@ public final class SessionSync implements AutoCloseable {
                 long now = System.nanoTime();
                 if (sender != null) {
                     handle(sender.tick(now));
+                }
+                if (overrunResyncPending && now - lastOverrunBulk >= 1_000_000_000L) {
+                    resyncAfterOverrun();
                 }
                 flushAll();
                 if (now - lastExpire > 10_000_000_000L) {
@@ -271,9 +275,15 @@ public final class SessionSync implements AutoCloseable {
     /** The kernel dropped events (ENOBUFS): everyone gets the table again, at most once a second. */
     private void resyncAfterOverrun() {
         long now = System.nanoTime();
-        if (sender == null || now - lastOverrunBulk < 1_000_000_000L) {
+        if (sender == null) {
             return;
         }
+        // (Long.MIN_VALUE: never; now - MIN_VALUE would overflow to a negative and ignore the first overrun)
+        if (lastOverrunBulk != Long.MIN_VALUE && now - lastOverrunBulk < 1_000_000_000L) {
+            overrunResyncPending = true; // lost events again: resync when the second is over, not never
+            return;
+        }
+        overrunResyncPending = false;
         drainChanges(); // what was read before the overrun goes first
         lastOverrunBulk = now;
         log.accept("WARNING", s.self() + " session sync: conntrack events were lost (receive buffer overrun): "
