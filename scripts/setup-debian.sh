@@ -9,6 +9,8 @@ command -v keepalived >/dev/null 2>&1 || need+=(keepalived)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
+# conntrackd: the session sync baseline of `tandem bench sync|failover --vs conntrackd`
+command -v conntrackd >/dev/null 2>&1 || need+=(conntrackd)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
 # OpenSMTPD: the real MTA the e-mail alert tests deliver through (started by the test itself on 127.0.0.1).
@@ -29,6 +31,10 @@ if [ ${#need[@]} -gt 0 ]; then
   # keepalived is an interop peer for the tests, not a service of this machine
   if [[ " ${need[*]} " == *" keepalived "* ]]; then
     systemctl disable --now keepalived >/dev/null 2>&1 || true
+  fi
+  # likewise conntrackd: the benches run their own instances in the lab's namespaces
+  if [[ " ${need[*]} " == *" conntrackd "* ]]; then
+    systemctl disable --now conntrackd >/dev/null 2>&1 || true
   fi
   # likewise OpenSMTPD: the tests run their own instance (a system one would hold its control socket)
   if [[ " ${need[*]} " == *" opensmtpd "* ]]; then

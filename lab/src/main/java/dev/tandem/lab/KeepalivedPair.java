@@ -12,10 +12,20 @@ import java.util.Locale;
  */
 public final class KeepalivedPair extends ProcessPair {
     private final LabConfig config;
+    private final java.util.function.Function<String, Path> notify;
 
     public KeepalivedPair(LabTopology lab, LabConfig config) {
+        this(lab, config, null);
+    }
+
+    /**
+     * notify: per firewall, a script the sync group calls with "primary", "backup" or "fault" on its
+     * transitions (conntrackd's primary-backup.sh convention); null for none.
+     */
+    public KeepalivedPair(LabTopology lab, LabConfig config, java.util.function.Function<String, Path> notify) {
         super(lab);
         this.config = config;
+        this.notify = notify;
     }
 
     @Override
@@ -33,7 +43,13 @@ public final class KeepalivedPair extends ProcessPair {
         StringBuilder sb = new StringBuilder();
         sb.append("global_defs {\n  router_id ").append(lab.prefix()).append(fw)
                 .append("\n  vrrp_version 3\n  vrrp_garp_master_delay 5\n  vrrp_garp_master_repeat 5\n}\n");
-        sb.append("vrrp_sync_group LAB {\n  group {\n    LAN4\n    WAN4\n    LAN6\n    WAN6\n  }\n}\n");
+        sb.append("vrrp_sync_group LAB {\n  group {\n    LAN4\n    WAN4\n    LAN6\n    WAN6\n  }\n");
+        if (notify != null) {
+            Path script = notify.apply(fw);
+            sb.append("  notify_master \"").append(script).append(" primary\"\n  notify_backup \"").append(script)
+                    .append(" backup\"\n  notify_fault \"").append(script).append(" fault\"\n");
+        }
+        sb.append("}\n");
         String[][] inst = {{"LAN4", "lan0", "10.10.1.254/24"}, {"WAN4", "wan0", "10.10.2.254/24"},
                 {"LAN6", "lan0", "fd10:10:1::254/64"}, {"WAN6", "wan0", "fd10:10:2::254/64"}};
         for (String[] i : inst) {

@@ -66,6 +66,12 @@ abstract class ProcessPair implements HaPair {
         }
     }
 
+    /** The daemon's process id (ip netns exec execs it: the same process), or -1. */
+    public long pid(String fw) {
+        Process p = procs.get(fw);
+        return p != null && p.isAlive() ? p.pid() : -1;
+    }
+
     @Override
     public boolean running(String fw) {
         Process p = procs.get(fw);

@@ -29,7 +29,21 @@ public final class TandemPair extends ProcessPair {
 
     @Override
     protected Process launch(String fw) {
-        return JavaProcess.start(JavaProcess.command(lab.ns(fw), MAIN, NODE_JVM,
+        return JavaProcess.start(JavaProcess.command(lab.ns(fw), MAIN, nodeJvm(),
                 List.of("run", "-c", lab.configFile().toString(), "--node", fw)), logFile(fw));
+    }
+
+    /**
+     * NODE_JVM plus the options in the environment variable TANDEM_LAB_NODE_JVM (space-separated; later
+     * options win), e.g. "-XX:SoftMaxHeapSize=512m -Xmx1g" to try the daemons with a larger heap.
+     */
+    public static List<String> nodeJvm() {
+        String extra = System.getenv("TANDEM_LAB_NODE_JVM");
+        if (extra == null || extra.isBlank()) {
+            return NODE_JVM;
+        }
+        List<String> l = new java.util.ArrayList<>(NODE_JVM);
+        l.addAll(List.of(extra.trim().split("\\s+")));
+        return l;
     }
 }

@@ -13,9 +13,12 @@ import java.util.function.Consumer;
  * read by a platform thread of its own that hands each event to a {@link Listener}.
  *
  * <p>The kernel sends one datagram per event and drops what does not fit the receive buffer: the
- * socket then reports ENOBUFS once, and the listener's {@link Listener#overrun()} is called (in order
- * with the events around it). Events were lost: the owner must dump the table and resynchronise. A
- * large buffer (tens of MiB) makes that rare.
+ * socket then reports ENOBUFS once, and the listener's {@link Listener#overrun()} is called. Events were
+ * lost: the owner must dump the table and resynchronise. The kernel reports ENOBUFS before the datagrams
+ * still queued, which are older than any dump taken now; so overrun() comes after them, once the socket
+ * has been read empty (or after {@link #OVERRUN_DELAY_DATAGRAMS} more datagrams under sustained load):
+ * a dump taken then is newer than every event delivered before it. A large buffer (tens of MiB) makes
+ * overruns rare.
  */
 public final class ConntrackEvents implements AutoCloseable {
     /** Datagrams read per wake-up before the events are delivered (bounds the list and the lock hold). */
@@ -143,14 +146,22 @@ public final class ConntrackEvents implements AutoCloseable {
                 for (int i = 0; i < DRAIN; i++) {
                     int n = socket.receive(Libc.MSG_DONTWAIT);
                     if (n == -Errno.EAGAIN) {
+                        if (overrunPendingFor >= 0) { // read empty: every event older than the overrun is in
+                            batch.add(OVERRUN);
+                            overrunPendingFor = -1;
+                        }
                         break;
                     }
                     if (n == -Errno.EINTR) {
                         continue;
                     }
                     if (n == -Errno.ENOBUFS) {
-                        batch.add(OVERRUN);
+                        overrunPendingFor = 0;
                         continue;
+                    }
+                    if (overrunPendingFor >= 0 && ++overrunPendingFor >= OVERRUN_DELAY_DATAGRAMS) {
+                        batch.add(OVERRUN);
+                        overrunPendingFor = -1;
                     }
                     if (n < 0) {
                         throw new NativeException("recv(conntrack events)", -n);
@@ -177,6 +188,9 @@ public final class ConntrackEvents implements AutoCloseable {
     }
 
     private static final Object OVERRUN = new Object();
+    /** Datagrams read after an ENOBUFS before overrun() is delivered even though the socket is not empty. */
+    static final int OVERRUN_DELAY_DATAGRAMS = 1 << 20;
+    private long overrunPendingFor = -1; // datagrams read since an ENOBUFS not yet delivered; -1: none
 
     /** Outside the lock: a slow listener never delays close(). */
     private void deliver(List<Object> batch) {

@@ -99,6 +99,7 @@ public final class SyncReceiver {
         SessionKey k = new SessionKey(c.key());
         if (c.isDelete()) {
             m.remove(k);
+            applied++;
             return;
         }
         if (m.size() >= maxEntries && !m.containsKey(k)) {

@@ -55,7 +55,17 @@ public final class SyncSender {
 
     /** Figures for one peer (`tandem status`). */
     public record PeerStats(String peer, boolean connected, boolean inBulk, long entriesSent, long batchesAcked,
-                            long queueBatches, long lagNanos, long resends, long lastBulkAt, long lastBulkEntries) {}
+                            long queueBatches, long lagNanos, long resends, long lastBulkAt, long lastBulkEntries,
+                            Lag lag) {}
+
+    /**
+     * Send-to-ack time of the last {@link #LAG_SAMPLES} batches acked by a peer (each batch counted once,
+     * also when one ack covers several); -1 when none. samples: how many the percentiles cover.
+     */
+    public record Lag(long p50Nanos, long p99Nanos, long maxNanos, int samples) {}
+
+    /** Batches whose send-to-ack time is kept per peer for the lag percentiles. */
+    public static final int LAG_SAMPLES = 10_000;
 
     private static final class Peer {
         final String name;
@@ -69,6 +79,7 @@ public final class SyncSender {
         long lagNanos;
         long lastBulkAt = Long.MIN_VALUE;
         long lastBulkEntries;
+        final LagSamples lags = new LagSamples(LAG_SAMPLES);
 
         Peer(String name) {
             this.name = name;
@@ -79,7 +90,7 @@ public final class SyncSender {
     private final long epoch;
     private final Map<String, Peer> peers = new LinkedHashMap<>();
     private final ArrayDeque<SyncMessage.Batch> retained = new ArrayDeque<>();
-    private final ArrayDeque<Long> sentAt = new ArrayDeque<>();
+    private final long[] sentAt; // send time of batch seq at index seq % retainBatches
     private final List<SessionChange> pending = new ArrayList<>();
     private int pendingBytes;
     private long firstPendingAt = Long.MIN_VALUE;
@@ -92,6 +103,7 @@ public final class SyncSender {
     public SyncSender(Config config, long epoch) {
         this.config = config;
         this.epoch = epoch;
+        this.sentAt = new long[config.retainBatches()];
     }
 
     public long epoch() {
@@ -163,10 +175,9 @@ public final class SyncSender {
         pendingBytes = 0;
         firstPendingAt = Long.MIN_VALUE;
         retained.addLast(b);
-        sentAt.addLast(now);
+        sentAt[(int) (seq % sentAt.length)] = now;
         while (retained.size() > config.retainBatches()) {
             retained.removeFirst();
-            sentAt.removeFirst();
         }
         for (Peer p : peers.values()) {
             if (!p.connected || p.awaitingResume || p.dumping) {
@@ -216,28 +227,20 @@ public final class SyncSender {
             case SyncMessage.Resume r -> resume(p, r);
             case SyncMessage.Ack a -> {
                 if (a.epoch() == epoch && a.seq() > p.ackedSeq && a.seq() <= seq) {
-                    p.ackedSeq = a.seq();
                     long oldest = retained.isEmpty() ? seq + 1 : retained.getFirst().seq();
+                    // every batch this ack covers that was sent as part of the stream (not a bulk's catch-up)
+                    for (long s = Math.max(p.ackedSeq + 1, oldest); s <= a.seq(); s++) {
+                        p.lags.add(Math.max(0, now - sentAt[(int) (s % sentAt.length)]));
+                    }
+                    p.ackedSeq = a.seq();
                     if (a.seq() >= oldest) {
-                        p.lagNanos = now - sentAtOf(a.seq());
+                        p.lagNanos = now - sentAt[(int) (a.seq() % sentAt.length)];
                     }
                 }
             }
             default -> out.add(new Out.Note("session sync: unexpected " + m.getClass().getSimpleName() + " from " + peer));
         }
         return drain();
-    }
-
-    private long sentAtOf(long s) {
-        long first = retained.getFirst().seq();
-        int i = (int) (s - first);
-        int k = 0;
-        for (long t : sentAt) {
-            if (k++ == i) {
-                return t;
-            }
-        }
-        return sentAt.getLast();
     }
 
     private void resume(Peer p, SyncMessage.Resume r) {
@@ -307,9 +310,14 @@ public final class SyncSender {
         List<PeerStats> l = new ArrayList<>();
         for (Peer p : peers.values()) {
             l.add(new PeerStats(p.name, p.connected, p.dumping || p.awaitingResume, p.entriesSent, p.ackedSeq,
-                    Math.max(0, seq - p.ackedSeq), p.lagNanos, p.resends, p.lastBulkAt, p.lastBulkEntries));
+                    Math.max(0, seq - p.ackedSeq), p.lagNanos, p.resends, p.lastBulkAt, p.lastBulkEntries, lag(p)));
         }
         return l;
+    }
+
+    private static Lag lag(Peer p) {
+        long[] q = p.lags.percentiles(50, 99, 100);
+        return new Lag(q[0], q[1], q[2], p.lags.size());
     }
 
     public int pendingChanges() {
@@ -317,6 +325,9 @@ public final class SyncSender {
     }
 
     private List<Out> drain() {
+        if (out.isEmpty()) {
+            return List.of(); // the common case (a change that fills no batch): no garbage
+        }
         List<Out> r = out;
         out = new ArrayList<>();
         return r;

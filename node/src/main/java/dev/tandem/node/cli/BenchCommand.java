@@ -1,14 +1,17 @@
 package dev.tandem.node.cli;
 
+import dev.tandem.lab.CommitBench;
 import dev.tandem.lab.FailoverBench;
 import dev.tandem.lab.Fault;
 import dev.tandem.lab.LabTopology;
+import dev.tandem.lab.SessionFailoverBench;
+import dev.tandem.lab.SyncBench;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = BenchCommand.Failover.class)
+@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = {BenchCommand.Failover.class, BenchCommand.Commit.class, BenchCommand.Sync.class})
 final class BenchCommand implements Runnable {
 
     @Override
@@ -16,7 +19,8 @@ final class BenchCommand implements Runnable {
         new CommandLine(this).usage(System.out);
     }
 
-    @Command(name = "failover", description = "Client-observed outage of a failover (1 ms probe stream).")
+    @Command(name = "failover", description = "Client-observed outage of a failover (1 ms probe stream); with "
+            + "--sessions N: TCP sessions surviving a crash of the active.")
     static final class Failover implements Callable<Integer> {
         @Option(names = "--profile", defaultValue = "aggressive", description = "default | aggressive")
         String profile;
@@ -24,10 +28,16 @@ final class BenchCommand implements Runnable {
         @Option(names = "--fault", defaultValue = "crash", description = "crash | link | graceful | daemon-crash")
         String fault;
 
-        @Option(names = "--runs", defaultValue = "10")
-        int runs;
+        @Option(names = "--runs", description = "default 10; 1 with --sessions")
+        Integer runs;
 
-        @Option(names = "--vs", description = "also run this implementation on the same lab: keepalived")
+        @Option(names = "--sessions", defaultValue = "0",
+                description = "N TCP connections through SNAT: how many survive a crash of the active (and the no_session "
+                        + "drops of the new active); --vs conntrackd adds keepalived + conntrackd")
+        int sessions;
+
+        @Option(names = "--vs", description = "also run this implementation on the same lab: keepalived "
+                + "(conntrackd with --sessions)")
         String vs;
 
         @Option(names = "--ipv6", description = "probe over IPv6")
@@ -45,6 +55,26 @@ final class BenchCommand implements Runnable {
                 System.err.println("error: --monitors must be on or off");
                 return 2;
             }
+            if (sessions < 0 || sessions > 5000) {
+                System.err.println("error: --sessions must be 0..5000");
+                return 2;
+            }
+            if (sessions > 0) {
+                if (vs != null && !vs.equals("conntrackd")) {
+                    System.err.println("error: with --sessions, --vs supports conntrackd only");
+                    return 2;
+                }
+                int r = runs == null ? 1 : runs;
+                if (r < 1 || r > 100) {
+                    System.err.println("error: --runs must be 1..100");
+                    return 2;
+                }
+                SessionFailoverBench.run(new SessionFailoverBench.Options(prefix, sessions, r, vs != null), System.out);
+                return 0;
+            }
+            if (runs == null) {
+                runs = 10;
+            }
             if (vs != null && !vs.equals("keepalived")) {
                 System.err.println("error: --vs supports keepalived only");
                 return 2;
@@ -56,6 +86,65 @@ final class BenchCommand implements Runnable {
             FailoverBench.run(new FailoverBench.Options(prefix, profile, Fault.parse(fault), runs, vs != null, ipv6,
                     monitors.equals("on")),
                     System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "commit", description = "Time to commit N synthetic sessions into a kernel's conntrack table "
+            + "(as on takeover), in a fresh namespace.")
+    static final class Commit implements Callable<Integer> {
+        @Option(names = "--entries", defaultValue = "100000")
+        int entries;
+
+        @Option(names = "--runs", defaultValue = "3")
+        int runs;
+
+        @Option(names = "--cli-entries", defaultValue = "500",
+                description = "also time `conntrack -I` (a process per entry) for this many entries; 0: skip")
+        int cliEntries;
+
+        @Option(names = "--prefix", defaultValue = "tbench-")
+        String prefix;
+
+        @Override
+        public Integer call() {
+            if (entries < 1 || entries > 10_000_000 || runs < 1 || runs > 100 || cliEntries < 0 || cliEntries > 10_000) {
+                System.err.println("error: --entries 1..10000000, --runs 1..100, --cli-entries 0..10000");
+                return 2;
+            }
+            CommitBench.run(new CommitBench.Options(prefix, entries, runs, cliEntries), System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "sync", description = "Session sync under load: events/s replicated, lag, CPU per event on both nodes.")
+    static final class Sync implements Callable<Integer> {
+        @Option(names = "--rate", defaultValue = "0", description = "sessions created per second; 0: as fast as possible")
+        int rate;
+
+        @Option(names = "--seconds", defaultValue = "10")
+        int seconds;
+
+        @Option(names = "--live", defaultValue = "100000", description = "sessions kept before deleting the oldest")
+        int live;
+
+        @Option(names = "--vs", description = "also run this implementation on the same lab: conntrackd")
+        String vs;
+
+        @Option(names = "--prefix", defaultValue = "tbench-")
+        String prefix;
+
+        @Override
+        public Integer call() {
+            if (vs != null && !vs.equals("conntrackd")) {
+                System.err.println("error: --vs supports conntrackd only");
+                return 2;
+            }
+            if (rate < 0 || seconds < 1 || seconds > 600 || live < 1 || live > 250_000) {
+                System.err.println("error: --rate >= 0, --seconds 1..600, --live 1..250000");
+                return 2;
+            }
+            SyncBench.run(new SyncBench.Options(prefix, rate, seconds, live, vs != null), System.out);
             return 0;
         }
     }

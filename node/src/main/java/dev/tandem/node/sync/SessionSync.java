@@ -71,6 +71,11 @@ public final class SessionSync implements AutoCloseable {
     private final AtomicLong queueDrops = new AtomicLong();
     private final AtomicLong events = new AtomicLong();
     private final AtomicLong badFrames = new AtomicLong();
+    // conntrack changes on their way from the event reader to the sync loop: one lock-free queue, drained
+    // by one task at a time (a task per event cost a lock and a wake-up of the loop per event)
+    private final java.util.concurrent.ConcurrentLinkedQueue<SessionChange> changes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger changesQueued = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicBoolean drainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean open = true;
     private volatile boolean active;
     private Thread loop;
@@ -80,6 +85,7 @@ public final class SessionSync implements AutoCloseable {
     private ConntrackEvents eventReader;
     private final Object receiverLock = new Object();
     private long lastOverrunBulk = Long.MIN_VALUE;
+    private boolean overrunResyncPending;
     private volatile String lastCommit = "never";
     private boolean reportedComplete;
 
@@ -159,6 +165,9 @@ public final class SessionSync implements AutoCloseable {
                 if (sender != null) {
                     handle(sender.tick(now));
                 }
+                if (overrunResyncPending && now - lastOverrunBulk >= 1_000_000_000L) {
+                    resyncAfterOverrun();
+                }
                 flushAll();
                 if (now - lastExpire > 10_000_000_000L) {
                     lastExpire = now;
@@ -194,6 +203,8 @@ public final class SessionSync implements AutoCloseable {
     private void becomeSender() {
         sender = new SyncSender(new SyncSender.Config(512, 60_000, 1_000_000L, 4096, s.maxChangesPerSecond(), 500_000),
                 System.currentTimeMillis());
+        changes.clear();
+        changesQueued.set(0);
         try {
             eventReader = ConntrackEvents.open(EnumSet.of(ConntrackEvent.Type.NEW, ConntrackEvent.Type.UPDATE,
                     ConntrackEvent.Type.DESTROY), 64 << 20, new ConntrackEvents.Listener() {
@@ -202,11 +213,7 @@ public final class SessionSync implements AutoCloseable {
                             events.incrementAndGet();
                             SessionChange c = change(e);
                             if (c != null) {
-                                submit(() -> {
-                                    if (sender != null) {
-                                        handle(sender.change(System.nanoTime(), c));
-                                    }
-                                });
+                                enqueue(c);
                             }
                         }
 
@@ -221,6 +228,34 @@ public final class SessionSync implements AutoCloseable {
         }
         for (String peer : s.peers().keySet()) {
             Thread.ofPlatform().daemon(true).name("sync-connect-" + peer).start(() -> connectLoop(peer));
+        }
+    }
+
+    private void enqueue(SessionChange c) {
+        if (changesQueued.incrementAndGet() > QUEUE) {
+            changesQueued.decrementAndGet();
+            queueDrops.incrementAndGet();
+            return;
+        }
+        changes.add(c);
+        if (drainScheduled.compareAndSet(false, true) && !tasks.offer(this::drainChanges)) {
+            drainScheduled.set(false); // the next event tries again
+        }
+    }
+
+    /** On the sync loop: every queued change, in the order the kernel reported them. */
+    private void drainChanges() {
+        drainScheduled.set(false);
+        long now = System.nanoTime();
+        int n = 0;
+        for (SessionChange c = changes.poll(); c != null; c = changes.poll()) {
+            changesQueued.decrementAndGet();
+            if (sender != null) {
+                handle(sender.change(now, c));
+            }
+            if ((++n & 1023) == 0) {
+                now = System.nanoTime();
+            }
         }
     }
 
@@ -241,9 +276,16 @@ public final class SessionSync implements AutoCloseable {
     /** The kernel dropped events (ENOBUFS): everyone gets the table again, at most once a second. */
     private void resyncAfterOverrun() {
         long now = System.nanoTime();
-        if (sender == null || now - lastOverrunBulk < 1_000_000_000L) {
+        if (sender == null) {
             return;
         }
+        // (Long.MIN_VALUE: never; now - MIN_VALUE would overflow to a negative and ignore the first overrun)
+        if (lastOverrunBulk != Long.MIN_VALUE && now - lastOverrunBulk < 1_000_000_000L) {
+            overrunResyncPending = true; // lost events again: resync when the second is over, not never
+            return;
+        }
+        overrunResyncPending = false;
+        drainChanges(); // what was read before the overrun goes first
         lastOverrunBulk = now;
         log.accept("WARNING", s.self() + " session sync: conntrack events were lost (receive buffer overrun): "
                 + "bulk resync of every peer");
@@ -325,11 +367,14 @@ public final class SessionSync implements AutoCloseable {
                         handle(sender.connected(System.nanoTime(), peer));
                     }
                 });
-                readLoop(c, m -> submit(() -> {
-                    if (sender != null) {
-                        handle(sender.received(System.nanoTime(), peer, m));
-                    }
-                }));
+                readLoop(c, m -> {
+                    long at = System.nanoTime(); // an ack's lag ends when it arrives, not when the loop gets to it
+                    submit(() -> {
+                        if (sender != null) {
+                            handle(sender.received(at, peer, m));
+                        }
+                    });
+                });
             } catch (IOException e) {
                 // reader ended
             } finally {
@@ -569,7 +614,9 @@ public final class SessionSync implements AutoCloseable {
         if (active && snd != null) {
             for (SyncSender.PeerStats p : snd.stats()) {
                 l.add("sessions to " + p.peer() + ": " + (p.connected() ? (p.inBulk() ? "BULK_SYNC" : "streaming") : "not connected")
-                        + ", " + p.entriesSent() + " entries sent, lag " + p.lagNanos() / 1000 + " µs, queue "
+                        + ", " + p.entriesSent() + " entries sent, lag " + p.lagNanos() / 1000 + " µs (p50 "
+                        + p.lag().p50Nanos() / 1000 + " µs, p99 " + p.lag().p99Nanos() / 1000 + " µs, max "
+                        + p.lag().maxNanos() / 1000 + " µs over the last " + p.lag().samples() + " batches), queue "
                         + p.queueBatches() + " batches, resends " + p.resends() + ", last bulk "
                         + (p.lastBulkAt() == Long.MIN_VALUE ? "never" : p.lastBulkEntries() + " entries"));
             }
@@ -577,7 +624,7 @@ public final class SessionSync implements AutoCloseable {
         } else {
             synchronized (receiverLock) {
                 l.add("sessions cached: " + receiver.size() + " (" + receiver.state() + "), batches applied up to "
-                        + receiver.lastSeq() + ", gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped());
+                        + receiver.lastSeq() + ", changes applied " + receiver.applied() + ", gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped());
             }
         }
         l.add("last commit: " + lastCommit + "; bad frames " + badFrames.get());

@@ -1,0 +1,143 @@
+package dev.tandem.lab;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.LongSupplier;
+
+/**
+ * `tandem bench failover --sessions N`: N TCP connections through the active's SNAT, then a crash of
+ * the active (data plane cut at one instant, daemon killed, links down). Counted after the takeover:
+ * connections that still exchange data (none reset), and packets the new active dropped for lack of a
+ * session (nftables counter no_session). For Tandem (session sync) and, with --vs conntrackd, for
+ * keepalived + conntrackd (FTFW over UDP on the data link) with the standard primary-backup notify
+ * script (on becoming master: conntrackd -c; -f; -R; -B).
+ */
+public final class SessionFailoverBench {
+    public record Options(String prefix, int sessions, int runs, boolean vsConntrackd) {}
+
+    public record Result(String impl, int sessions, int cachedBefore, int survived, int broken, long noSessionDrops,
+                         long takeoverMs) {}
+
+    private SessionFailoverBench() {}
+
+    public static List<Result> run(Options o, PrintStream out) {
+        LabTopology lab = new LabTopology(o.prefix());
+        LabConfig cfg = LabConfig.of("default").withMonitors(false);
+        boolean created = !lab.exists();
+        lab.up(cfg);
+        List<Result> results = new ArrayList<>();
+        try {
+            out.printf(Locale.ROOT, "session failover bench: %d TCP connections client -> server through SNAT, crash of the "
+                    + "active, %d run(s)%s%n", o.sessions(), o.runs(), o.vsConntrackd() ? ", against keepalived + conntrackd" : "");
+            if (o.vsConntrackd() && (!ConntrackdPair.installed() || !KeepalivedPair.installed())) {
+                throw new LabException("--vs conntrackd needs keepalived and conntrackd installed");
+            }
+            for (int i = 0; i < o.runs(); i++) {
+                out.printf("run %d/%d%n", i + 1, o.runs());
+                results.add(tandem(lab, o.sessions(), out));
+                if (o.vsConntrackd()) {
+                    results.add(conntrackd(lab, cfg, o.sessions(), out));
+                }
+            }
+            out.println();
+            for (Result r : results) {
+                out.printf(Locale.ROOT, "%-22s %d/%d sessions survived (%d broken), no_session drops on the new active %d, "
+                                + "VIPs on fw2 %d ms after the crash%n", r.impl(), r.survived(), r.sessions(), r.broken(),
+                        r.noSessionDrops(), r.takeoverMs());
+            }
+            out.println(json(o, results));
+            return results;
+        } finally {
+            FailoverScenario.reset(lab);
+            SyncBench.keepLogs(lab, out);
+            if (created) {
+                lab.down();
+            }
+        }
+    }
+
+    private static Result tandem(LabTopology lab, int n, PrintStream out) {
+        FailoverScenario.reset(lab);
+        lab.resetNoSessionDrops("fw1");
+        try (TandemPair pair = new TandemPair(lab)) {
+            pair.start("fw1");
+            FailoverScenario.await("fw1 active", 20_000, () -> lab.active().equals("fw1"), pair);
+            pair.start("fw2");
+            FailoverScenario.await("fw2 passive and SYNCED", 30_000, () -> {
+                String s = ControlClient.statusJson(lab, "fw2");
+                return s.contains("\"state\":\"PASSIVE\"") && s.contains("\"session_sync\":\"SYNCED\"");
+            }, pair);
+            LongSupplier cached = () -> ControlClient.number(ControlClient.statusJson(lab, "fw2"), "sessions cached: (\\d+)");
+            return crash("tandem", lab, pair, n, cached, () -> pair.kill("fw1"), out);
+        }
+    }
+
+    private static Result conntrackd(LabTopology lab, LabConfig cfg, int n, PrintStream out) {
+        FailoverScenario.reset(lab);
+        try (ConntrackdPair ct = new ConntrackdPair(lab);
+             KeepalivedPair ka = new KeepalivedPair(lab, cfg, ct::notifyScript)) {
+            ct.start("fw1");
+            ct.start("fw2");
+            FailoverScenario.await("conntrackd answering on fw1 and fw2", 10_000,
+                    () -> ct.control("fw1", "-s").code() == 0 && ct.control("fw2", "-s").code() == 0, ct);
+            ka.start("fw1");
+            FailoverScenario.await("fw1 master", 15_000, () -> lab.active().equals("fw1"), ka);
+            ka.start("fw2");
+            Cmd.sleep(1500); // fw2 settles as backup (its notify script runs -t, -n)
+            if (!lab.active().equals("fw1")) {
+                throw new LabException("after fw2 started, the VIP holder is " + lab.active() + ", not fw1");
+            }
+            LongSupplier cached = () -> SyncBench.externalCacheCount(ct.control("fw2", "-s").out());
+            return crash("keepalived+conntrackd", lab, ka, n, cached, () -> {
+                ka.kill("fw1");
+                ct.kill("fw1");
+            }, out);
+        }
+    }
+
+    private static Result crash(String impl, LabTopology lab, HaPair pair, int n, LongSupplier cached, Runnable kill,
+                                PrintStream out) {
+        try (SessionFlows flows = new SessionFlows(lab, n)) {
+            long waitUntil = System.nanoTime() + 15_000_000_000L;
+            long c = cached.getAsLong();
+            while (c < n && System.nanoTime() < waitUntil) {
+                Cmd.sleep(100);
+                c = cached.getAsLong();
+            }
+            Cmd.sleep(1000);
+            c = cached.getAsLong();
+            lab.resetNoSessionDrops("fw2");
+            long crash = System.nanoTime();
+            lab.cutDataPlane("fw1");
+            kill.run();
+            for (String l : lab.firewallLinks()) {
+                lab.setLink("fw1", l, false);
+            }
+            FailoverScenario.await("fw2 holds the VIPs", 15_000, () -> Cmd.hasAddress(lab.ns("fw2"), "lan0", LabTopology.LAN_VIP)
+                    && Cmd.hasAddress(lab.ns("fw2"), "wan0", LabTopology.WAN_VIP), pair);
+            long takeoverMs = (System.nanoTime() - crash) / 1_000_000;
+            Cmd.sleep(5000);
+            int alive = flows.aliveSince(crash + 3_000_000_000L);
+            Result r = new Result(impl, n, (int) c, alive, flows.broken(), lab.noSessionDrops("fw2"), takeoverMs);
+            out.printf(Locale.ROOT, "  %-22s fw2 had %d sessions cached; VIPs on fw2 after %d ms; %d/%d sessions exchanged "
+                            + "data 3-5 s after the crash, %d broken%s; no_session drops on fw2: %d%n", impl, c, takeoverMs,
+                    alive, n, flows.broken(), flows.errors().isEmpty() ? "" : " (first: " + flows.errors().getFirst() + ")",
+                    r.noSessionDrops());
+            return r;
+        }
+    }
+
+    static String json(Options o, List<Result> rs) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
+                "{\"bench\":\"failover-sessions\",\"sessions\":%d,\"runs\":%d,\"results\":[", o.sessions(), o.runs()));
+        for (int i = 0; i < rs.size(); i++) {
+            Result r = rs.get(i);
+            b.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,
+                    "{\"impl\":\"%s\",\"cached\":%d,\"survived\":%d,\"broken\":%d,\"no_session_drops\":%d,\"takeover_ms\":%d}",
+                    r.impl(), r.cachedBefore(), r.survived(), r.broken(), r.noSessionDrops(), r.takeoverMs()));
+        }
+        return b.append("]}").toString();
+    }
+}
