@@ -20,4 +20,7 @@ for t in $(grep -rl '@FuzzTest' --include='*.java' */src/test/java | sort); do
   echo "== fuzzing $module $class"
   JAZZER_FUZZ=1 mvn -B -ntp -q -pl "$module" surefire:test -Dtest="$class" -Dsurefire.failIfNoSpecifiedTests=false
 done
+# the dashboard's screenshots from the browser tests, kept as build artifacts
+mkdir -p "$here/build-artifacts/screenshots"
+cp -f "$here"/node/target/screenshots/*.png "$here/build-artifacts/screenshots/" 2>/dev/null || true
 echo "tandem: all tests passed"

@@ -290,16 +290,15 @@ public final class NodeCore {
     }
 
     /**
-     * Default: one advert interval plus the skew plus a margin of two heartbeat intervals (at least
-     * 4 ms) — used only when the dedicated links fell silent too. One interval plus skew alone was
-     * tried: on a loaded 2-core lab host adverts arrived up to ~4 ms late, and a gap of 13.6 ms
-     * against a 10.2 ms window faked a dead node; two full intervals (the previous default) cost
-     * ~8 ms of every crash takeover. `timers.advert_silence_ms` overrides.
+     * Default: two advert intervals plus the skew. One interval plus skew was tried: on a loaded 2-core
+     * lab host adverts arrived up to ~4 ms late, and a gap of 13.6 ms against a 10.2 ms window faked a
+     * dead node. One interval + skew + 4 ms was tried too (2026-11-23): with other JVMs busy on the
+     * same 2 cores it still faked dead nodes (a 16.3 ms gap against 16.2). Two intervals tolerate one
+     * lost or late advert; `timers.advert_silence_ms` overrides.
      */
     private long advertSilenceNanos() {
         return links.advertSilenceMs() >= 0 ? links.advertSilenceMs() * MS
-                : advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos)
-                + Math.max(2 * heartbeatNanos, 4 * MS);
+                : 2 * advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
     }
 
     /** PASSIVE: when the active counts as silent on every path. */
@@ -354,6 +353,9 @@ public final class NodeCore {
                 VrrpInstance r = firstReleasedSilent();
                 if (r != null) {
                     becomeActive(releaseCause(r));
+                    if (releasedAtOnce) {
+                        staleRivalsUntil = now + advertIntervalNanos;
+                    }
                 } else if (now >= electionDeadline && allSilent() && now >= linksSilentAt()) {
                     becomeActive("no master heard on " + labels(instances) + " during the election delay of "
                             + ms(spec.timers().electionDelayMs() >= 0 ? spec.timers().electionDelayMs() * MS
@@ -364,6 +366,9 @@ public final class NodeCore {
                 VrrpInstance r = firstReleasedSilent();
                 if (r != null) {
                     becomeActive(releaseCause(r));
+                    if (releasedAtOnce) {
+                        staleRivalsUntil = now + advertIntervalNanos;
+                    }
                 } else if (now >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS)) {
                     becomeActive(links.enabled() ? allPathsCause() : silenceCause());
                 } else if (allSilent() && !advertsSilentAlarm) {
@@ -404,6 +409,10 @@ public final class NodeCore {
             }
         }
         return null;
+    }
+
+    private boolean staleRival() {
+        return now < staleRivalsUntil;
     }
 
     private String releaseCause(VrrpInstance i) {
@@ -515,6 +524,9 @@ public final class NodeCore {
             // two actives that can hear each other on a dedicated path: the election rules pick one
             boolean theyWin = h.peerPriority() > electionPriority()
                     || (h.peerPriority() == electionPriority() && h.peer().compareTo(spec.name()) > 0);
+            if (theyWin && staleRival()) {
+                return; // sent before its release reached us
+            }
             if (theyWin) {
                 leaveActive(NodeState.PASSIVE, true, h.peer() + " is also ACTIVE with priority " + h.peerPriority()
                         + " > " + electionPriority() + " (heard on the " + h.path() + " link)");
@@ -562,6 +574,7 @@ public final class NodeCore {
         if (bestSuccessor(r.peer())) {
             becomeActive(r.peer() + " released the role over the channel (" + r.why() + "); " + spec.name()
                     + " has the highest priority of the eligible nodes and takes over at once");
+            staleRivalsUntil = now + advertIntervalNanos;
         } else {
             for (VrrpInstance i : instances) { // like priority 0: the best one goes first, after its skew
                 i.released = true;
@@ -571,6 +584,12 @@ public final class NodeCore {
     }
 
     private boolean releasedAtOnce;
+    /**
+     * After taking over at once on a release, adverts and heartbeats the old master sent before its
+     * release may still be in flight (another interface, another socket): until then they are stale,
+     * not a rival. A real rival keeps advertising and wins after this one advert interval.
+     */
+    private long staleRivalsUntil = Long.MIN_VALUE;
 
     /**
      * Every peer is heard on a dedicated link, and none waiting as PASSIVE/INITIAL has a higher
@@ -699,6 +718,9 @@ public final class NodeCore {
         int mine = electionPriority();
         boolean theyWin = adv.priority() > mine
                 || (adv.priority() == mine && from.compareTo(inst.spec.sourceAddress()) > 0);
+        if (theyWin && staleRival()) {
+            return; // sent before its release reached us
+        }
         if (theyWin) {
             // priority 0 on the way out: the winner learns at once that the split is over and re-announces
             leaveActive(NodeState.PASSIVE, true, from + " is master with "
