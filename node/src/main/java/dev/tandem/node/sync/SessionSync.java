@@ -51,6 +51,7 @@ import javax.net.ssl.SSLSocket;
 public final class SessionSync implements AutoCloseable {
     private static final int QUEUE = 200_000;
     private static final int CONNECT_TIMEOUT_MS = 1000;
+    private static final int SENDER_START_DELAY_MS = 500;
 
     /**
      * @param peers peer → its addresses to try, in order (data link first, then the control link)
@@ -191,12 +192,19 @@ public final class SessionSync implements AutoCloseable {
             return;
         }
         active = nowActive;
-        submit(() -> {
-            if (nowActive) {
-                becomeSender();
-            } else {
-                stopSending();
-            }
+        if (!nowActive) {
+            submit(this::stopSending);
+            return;
+        }
+        // not during the takeover itself: the dump, the TLS handshakes and the first bulk to the new
+        // passive are not urgent, and on a small host they would compete with the forwarding for CPU
+        Thread.ofVirtual().start(() -> {
+            sleep(SENDER_START_DELAY_MS);
+            submit(() -> {
+                if (active && sender == null) {
+                    becomeSender();
+                }
+            });
         });
     }
 
