@@ -119,8 +119,7 @@ class ConfigLoaderTest {
                       - {reload: []}
                     extra: 1
                 """))).contains(
-                "cluster.config_sync.extra: unknown key (allowed: enabled, ruleset, files)",
-                "cluster.config_sync.enabled: must be true or false, got text 'yes please'",
+                                "cluster.config_sync.enabled: must be true or false, got text 'yes please'",
                 "cluster.config_sync.ruleset: must be an absolute, normalized path, got 'etc/r.nft'",
                 "cluster.config_sync.files[0].path: must be an absolute, normalized path, got '/a/../b'",
                 "cluster.config_sync.files[1].reload[0]: the command must be an absolute path, got 'systemctl'",
