@@ -295,20 +295,16 @@ public final class ConfigSync implements AutoCloseable {
 
     private String commitNow(String who, String rulesetText) throws Refused, IOException {
         ConfigBundle next = readBundle(rulesetText);
-        if (next.managesNftables()) {
-            String err = Nftables.checkReplace(next.nftables(), KEEP_PREFIX);
-            if (err != null) {
-                events.record("ERROR", node + " config commit by " + who + " refused: the ruleset does not load: " + err);
-                throw new Refused("the ruleset does not load, nothing changed:\n" + err);
-            }
-        }
         if (next.hash().equals(state.bundle().hash())) {
             return "no change: " + state.version() + "\n";
         }
         if (next.managesNftables()) {
+            // one transaction: nft validates and applies it whole, or changes nothing (no separate dry run)
             try {
                 Nftables.replace(next.nftables(), KEEP_PREFIX);
             } catch (RuntimeException e) {
+                events.record("ERROR", node + " config commit by " + who + " refused: the ruleset does not load: "
+                        + e.getMessage());
                 throw new Refused("the ruleset does not load, nothing changed:\n" + e.getMessage());
             }
             if (rulesetText != null) {
@@ -380,10 +376,14 @@ public final class ConfigSync implements AutoCloseable {
     }
 
     private List<ConfigSyncState.Effect> applyOffer(ConfigSyncState.Effect.Apply a) {
+        long t0 = System.nanoTime();
+        long nftNanos = 0;
         ConfigBundle b = a.bundle();
         boolean nft = a.complete() || a.touched().contains(ConfigBundle.NFTABLES);
         String text = b.managesNftables() ? b.nftables() : null;
-        if (nft && text != null) {
+        if (nft && text != null && !b.files().isEmpty()) {
+            // files are written before nftables: check first so a bad ruleset leaves the files alone
+            // (without files, the replace below is itself all or nothing)
             String err = Nftables.checkReplace(text, KEEP_PREFIX);
             if (err != null) {
                 return failed(a, "nftables: " + err);
@@ -397,7 +397,9 @@ public final class ConfigSync implements AutoCloseable {
         }
         if (nft && text != null) {
             try {
+                long n0 = System.nanoTime();
                 Nftables.replace(text, KEEP_PREFIX);
+                nftNanos = System.nanoTime() - n0;
             } catch (RuntimeException x) {
                 applied.undo();
                 return failed(a, "nftables: " + x.getMessage());
@@ -411,7 +413,8 @@ public final class ConfigSync implements AutoCloseable {
         }
         List<ConfigSyncState.Effect> out = state.applied(a.version());
         events.record("INFO", node + " config " + a.version() + " from " + a.from() + " applied ("
-                + (a.complete() ? "complete" : "incremental") + ", items " + a.touched() + ")");
+                + (a.complete() ? "complete" : "incremental") + ", items " + a.touched() + ", "
+                + (System.nanoTime() - t0) / 1_000_000 + " ms, nftables " + nftNanos / 1_000_000 + " ms)");
         return out;
     }
 
