@@ -87,6 +87,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   run_dir: %s
                   security: {mode: tls, pki_dir: %s/pki}
                   sessions: {enabled: %s}
+                  config_sync: {enabled: %s, ruleset: %s/ruleset.nft}
                 virtual_groups:
                   - name: vg1
                     vrid: 51
@@ -99,8 +100,8 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                 %snodes:
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
-                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, runDir,
-                monitorsYaml,
+                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, links, runDir,
+                runDir, monitorsYaml,
                 links ? ", control: 10.10.3.1, backup: 10.10.4.1, data: 10.10.4.1" : "", (monitors ? ", path_sources: {server: 10.10.2.1}" : "")
                         + management(apiPort1, hostNetns),
                 links ? ", control: 10.10.3.2, backup: 10.10.4.2, data: 10.10.4.2" : "", (monitors ? ", path_sources: {server: 10.10.2.2}" : "")

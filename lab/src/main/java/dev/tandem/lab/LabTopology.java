@@ -162,9 +162,18 @@ public final class LabTopology {
                 """;
     }
 
+    /**
+     * The ruleset config sync manages (cluster.config_sync.ruleset): the lab's table, self-contained
+     * (declared, deleted and made again in one transaction) so that applying it twice gives the same.
+     */
+    public static String syncedRuleset() {
+        return "table inet tandem_fw\ndelete table inet tandem_fw\n" + ruleset().replace("flush ruleset\n", "");
+    }
+
     private void nft(String fw) {
         try {
             Files.createDirectories(runDir());
+            Files.writeString(runDir().resolve("ruleset.nft"), syncedRuleset());
             Path f = runDir().resolve(fw + ".nft");
             Files.writeString(f, ruleset());
             Cmd.in(ns(fw), "nft", "-f", f.toString());

@@ -20,7 +20,7 @@ public final class FrameCodec {
     public static final int MAX_FIELDS = 256;
 
     public enum Type {
-        HELLO(1), RELEASE(2), COMMAND(3), HEALTH(4);
+        HELLO(1), RELEASE(2), COMMAND(3), HEALTH(4), CONFIG(5);
 
         final int code;
 

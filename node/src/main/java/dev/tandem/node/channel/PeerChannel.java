@@ -44,7 +44,30 @@ public final class PeerChannel implements AutoCloseable {
         void event(String kind, String text);
 
         void command(Input.CommandKind kind, String who);
+
+        /** A connection to {@code peer} came up (on any path). */
+        default void connected(String peer) {}
+
+        /** A complete configuration sync message from {@code peer} (reassembled from CONFIG frames). */
+        default void config(String peer, String message) {}
+
+        /** A peer's hello: its configuration version field ("counter hash"). */
+        default void configVersion(String peer, String version) {}
     }
+
+    /** CONFIG frames carry a message in chunks: id, index, count, text. */
+    private static final int CONFIG_CHUNK_CHARS = 20_000; // at most 60,000 UTF-8 bytes
+    private static final int CONFIG_MAX_CHUNKS = 3_400;   // about 64 Mi chars
+
+    private static final class Assembly {
+        String id;
+        int next;
+        int count;
+        StringBuilder text;
+    }
+
+    private final Map<String, Assembly> assemblies = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong configIds = new java.util.concurrent.atomic.AtomicLong();
 
     /** The last hello heard from a peer. */
     public record Hello(String node, String role, String state, String priority, String version, String configVersion,
@@ -231,6 +254,7 @@ public final class PeerChannel implements AutoCloseable {
         }
         sink.event("INFO", "channel: " + path + " link to " + peer + " connected" + (tls != null ? " (mutual TLS 1.3)"
                 : " (PLAINTEXT)"));
+        sink.connected(peer);
         String reason = "closed by " + peer;
         try {
             c.send(FrameCodec.encode(FrameCodec.Type.HELLO, hello()));
@@ -287,8 +311,10 @@ public final class PeerChannel implements AutoCloseable {
                 }
                 hellos.put(peer, new Hello(f.field(0), f.field(1), f.field(2), f.field(3), v, f.field(5), f.field(6),
                         f.field(7), path, Instant.now()));
+                sink.configVersion(peer, f.field(5));
             }
             case RELEASE -> sink.input(new Input.PeerReleased(peer, f.field(0)));
+            case CONFIG -> configChunk(peer, path, f);
             case HEALTH -> {
                 Map<String, Boolean> groups = new java.util.TreeMap<>();
                 for (String field : f.fields()) {
@@ -315,6 +341,81 @@ public final class PeerChannel implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** Reassembles a config message; a malformed or out-of-order chunk drops the message with a warning. */
+    private void configChunk(String peer, String path, FrameCodec.Frame f) {
+        String key = peer + "/" + path;
+        int index;
+        int count;
+        try {
+            index = Integer.parseInt(f.field(1));
+            count = Integer.parseInt(f.field(2));
+        } catch (NumberFormatException e) {
+            index = -1;
+            count = -1;
+        }
+        Assembly a = assemblies.computeIfAbsent(key, k -> new Assembly());
+        String problem = null;
+        if (f.fields().size() != 4 || count < 1 || count > CONFIG_MAX_CHUNKS || index < 0 || index >= count) {
+            problem = "malformed config frame (" + f.fields().size() + " fields, chunk " + f.field(1) + " of " + f.field(2) + ")";
+        } else if (index == 0) {
+            a.id = f.field(0);
+            a.next = 0;
+            a.count = count;
+            a.text = new StringBuilder();
+        } else if (a.text == null || !f.field(0).equals(a.id) || index != a.next || count != a.count) {
+            problem = "config frame " + index + " of " + count + " out of sequence";
+        }
+        if (problem != null) {
+            a.text = null;
+            sink.event("WARNING", "channel: " + problem + " from " + peer + " on the " + path + " link: message refused");
+            return;
+        }
+        a.text.append(f.field(3));
+        a.next = index + 1;
+        if (a.next == a.count) {
+            String msg = a.text.toString();
+            a.text = null;
+            sink.config(peer, msg);
+        }
+    }
+
+    /**
+     * Sends a configuration message to one peer over the first connected path, in CONFIG frames.
+     * Blocks the caller while writing (call it from the config sync thread, never the node's loop).
+     */
+    public boolean sendConfig(String peer, String message) {
+        List<String> chunks = new ArrayList<>();
+        for (int from = 0; from < message.length() || chunks.isEmpty(); ) {
+            int to = Math.min(message.length(), from + CONFIG_CHUNK_CHARS);
+            if (to < message.length() && Character.isHighSurrogate(message.charAt(to - 1))) {
+                to--; // never split a surrogate pair (chunks stay valid UTF-8)
+            }
+            chunks.add(message.substring(from, to));
+            from = to;
+        }
+        int n = chunks.size();
+        if (n > CONFIG_MAX_CHUNKS) {
+            throw new IllegalArgumentException("configuration message of " + message.length() + " chars is too large");
+        }
+        String id = Long.toString(configIds.incrementAndGet());
+        for (PathSpec p : paths) {
+            Conn c = conns.get(peer + "/" + p.path());
+            if (c == null) {
+                continue;
+            }
+            try {
+                for (int i = 0; i < n; i++) {
+                    c.send(FrameCodec.encode(FrameCodec.Type.CONFIG, List.of(id, Integer.toString(i),
+                            Integer.toString(n), chunks.get(i))));
+                }
+                return true;
+            } catch (IOException e) {
+                closeQuietly(c.socket);
+            }
+        }
+        return false;
     }
 
     /** null when equal; "warning: ..." for a patch difference; "refuse: ..." when major.minor differ. */

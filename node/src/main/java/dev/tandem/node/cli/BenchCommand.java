@@ -11,7 +11,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = {BenchCommand.Failover.class, BenchCommand.Commit.class, BenchCommand.Sync.class})
+@Command(name = "bench", description = "Benchmarks on the lab.", subcommands = {BenchCommand.Failover.class,
+        BenchCommand.Commit.class, BenchCommand.Sync.class, BenchCommand.Config.class})
 final class BenchCommand implements Runnable {
 
     @Override
@@ -145,6 +146,29 @@ final class BenchCommand implements Runnable {
                 return 2;
             }
             SyncBench.run(new SyncBench.Options(prefix, rate, seconds, live, vs != null), System.out);
+            return 0;
+        }
+    }
+
+    @Command(name = "config", description = "Config sync on the lab: time from `config apply` on fw1 (primary) to "
+            + "the ruleset running on fw2 (its version moves only after the nftables transaction committed).")
+    static final class Config implements Callable<Integer> {
+        @Option(names = "--rules", defaultValue = "10000", description = "rules in the ruleset")
+        int rules;
+
+        @Option(names = "--runs", defaultValue = "5")
+        int runs;
+
+        @Option(names = "--prefix", defaultValue = LabTopology.DEFAULT_PREFIX)
+        String prefix;
+
+        @Override
+        public Integer call() throws Exception {
+            if (rules < 1 || rules > 200_000 || runs < 1 || runs > 100) {
+                System.err.println("error: --rules 1..200000, --runs 1..100");
+                return 2;
+            }
+            ConfigBench.run(prefix, rules, runs, System.out);
             return 0;
         }
     }

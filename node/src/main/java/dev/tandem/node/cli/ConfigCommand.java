@@ -12,7 +12,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "config", description = "Configuration commands.", subcommands = ConfigCommand.Validate.class)
+@Command(name = "config", description = "Configuration commands.", subcommands = {ConfigCommand.Validate.class,
+        ConfigCommand.Commit.class, ConfigCommand.Apply.class, ConfigCommand.History.class, ConfigCommand.Diff.class,
+        ConfigCommand.Rollback.class})
 final class ConfigCommand implements Runnable {
 
     @Override
@@ -55,6 +57,97 @@ final class ConfigCommand implements Runnable {
                     + cfg.nodes().keySet() + ", profile " + cfg.cluster().profile() + ", advert interval "
                     + cfg.cluster().advertIntervalMs() + " ms)");
             return 0;
+        }
+    }
+
+    /** A config sync request to the local node's control socket (root). */
+    abstract static class SocketRequest implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        ApiOptions api;
+
+        @Option(names = "--node", description = "the local node (default: this host's name)")
+        String node;
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        abstract String request();
+
+        @Override
+        public Integer call() {
+            var out = spec.commandLine().getOut();
+            var err = spec.commandLine().getErr();
+            try {
+                ClusterConfig cfg = api.requireCluster("the control socket");
+                String n = node != null ? node : hostName();
+                String who = System.getProperty("user.name", "operator") + " via CLI";
+                String answer = dev.tandem.node.daemon.ControlServer.request(
+                        Path.of(cfg.cluster().runDir(), n + ".sock"), request() + " | " + who);
+                if (answer.startsWith("ok: ")) {
+                    out.print(answer.substring(4));
+                    return 0;
+                }
+                err.print(answer);
+                return 1;
+            } catch (ApiOptions.UsageException e) {
+                err.println("error: " + e.getMessage());
+                return 2;
+            } catch (java.io.IOException e) {
+                err.println("error: the node is not running here (" + e.getMessage() + ")");
+                return 1;
+            } finally {
+                out.flush();
+                err.flush();
+            }
+        }
+    }
+
+    @Command(name = "commit", description = "On the primary: re-read the ruleset and declared files, validate, "
+            + "record a new version and sync it to the peers.")
+    static final class Commit extends SocketRequest {
+        String request() {
+            return "config-commit";
+        }
+    }
+
+    @Command(name = "apply", description = "On the primary: install FILE as the ruleset (if nft accepts it), then commit.")
+    static final class Apply extends SocketRequest {
+        @Parameters(paramLabel = "FILE")
+        Path file;
+
+        String request() {
+            return "config-apply " + file.toAbsolutePath().normalize();
+        }
+    }
+
+    @Command(name = "history", description = "The recorded configuration versions.")
+    static final class History extends SocketRequest {
+        String request() {
+            return "config-history";
+        }
+    }
+
+    @Command(name = "diff", description = "What changed between two recorded versions.")
+    static final class Diff extends SocketRequest {
+        @Parameters(index = "0", paramLabel = "A")
+        long a;
+
+        @Parameters(index = "1", paramLabel = "B")
+        long b;
+
+        String request() {
+            return "config-diff " + a + " " + b;
+        }
+    }
+
+    @Command(name = "rollback", description = "On the primary: a new version with the content of VERSION, applied "
+            + "here and synced.")
+    static final class Rollback extends SocketRequest {
+        @Parameters(paramLabel = "VERSION")
+        long version;
+
+        String request() {
+            return "config-rollback " + version;
         }
     }
 

@@ -153,7 +153,7 @@ final class NodeCommands {
 
     @Command(name = "config", description = {"Push the node's configuration to its peers now (POST "
             + "/api/v1/actions/sync-config; needs an admin token).",
-            "Nodes answer 'not available yet' until configuration sync exists."})
+            "Without a token: through the local control socket (root). Only the configuration primary syncs."})
     static final class SyncConfig implements Callable<Integer> {
         @Mixin
         ApiOptions api;
@@ -179,8 +179,18 @@ final class NodeCommands {
                 String why = checkReason(reason);
                 String token = api.token();
                 if (token == null) {
-                    throw new ApiOptions.UsageException("sync config goes through the API (the control socket has no "
-                            + "sync): give --token, $" + ApiOptions.TOKEN_ENV + " or --token-file");
+                    ClusterConfig cfg = api.requireCluster("the control socket");
+                    String n = node != null ? node : ConfigCommand.hostName();
+                    String who = System.getProperty("user.name", "operator") + " via CLI" + (why == null ? "" : ": " + why);
+                    try {
+                        String answer = ControlServer.request(Path.of(cfg.cluster().runDir(), n + ".sock"),
+                                "sync-config " + (force ? "force" : "") + " | " + who);
+                        out.print(answer);
+                        return answer.startsWith("ok") ? 0 : 1;
+                    } catch (IOException e) {
+                        err.println("error: node " + n + " is not running here (" + e.getMessage() + ")");
+                        return 1;
+                    }
                 }
                 return act(api, api.nodeOrHost(node), "sync-config", why, out, err, token);
             } catch (ApiOptions.UsageException e) {

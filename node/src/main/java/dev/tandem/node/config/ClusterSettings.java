@@ -29,7 +29,33 @@ public record ClusterSettings(
         long additionalMasterHoldUpMs,
         long monitorFailHoldDownMs,
         int flapMax,
-        SessionSyncConfig sessions) {
+        SessionSyncConfig sessions,
+        ConfigSyncConfig configSync) {
+
+    /** Configuration sync (SPEC §5, issue 6): the primary's ruleset and declared files go to every peer. */
+    public record ConfigSyncConfig(boolean enabled, String ruleset, java.util.List<ManagedFile> files) {
+        public static ConfigSyncConfig off() {
+            return new ConfigSyncConfig(false, null, java.util.List.of());
+        }
+    }
+
+    /** A declared file and the command (program and arguments) that reloads it, or an empty list. */
+    public record ManagedFile(String path, java.util.List<String> reload) {
+        /** The reload command as one shell line (each word single-quoted), or null. */
+        public String reloadLine() {
+            if (reload.isEmpty()) {
+                return null;
+            }
+            StringBuilder sb = new StringBuilder();
+            for (String w : reload) {
+                if (!sb.isEmpty()) {
+                    sb.append(' ');
+                }
+                sb.append('\'').append(w.replace("'", "'\\''")).append('\'');
+            }
+            return sb.toString();
+        }
+    }
 
     /** Session sync (SPEC §4). port 0: channel_port + 1. */
     /** ignore: networks whose flows (original source or destination inside) are not synced. */

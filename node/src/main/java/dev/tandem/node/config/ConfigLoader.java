@@ -216,7 +216,7 @@ public final class ConfigLoader {
     private ClusterSettings settings(Object o) {
         String p = "cluster";
         Map<String, Object> m = map(o, p, Set.of("name", "profile", "timers", "preempt", "accept", "checksum", "announce",
-                "run_dir", "security", "channel_port", "sessions"), Set.of("name"));
+                "run_dir", "security", "channel_port", "sessions", "config_sync"), Set.of("name"));
         if (m == null) {
             return null;
         }
@@ -339,9 +339,79 @@ public final class ConfigLoader {
                         number(ss, "max_rate", sp, 0, 0, 100_000_000), List.copyOf(ignore));
             }
         }
+        ClusterSettings.ConfigSyncConfig configSync = m.containsKey("config_sync") ? configSync(m.get("config_sync"),
+                join(p, "config_sync")) : ClusterSettings.ConfigSyncConfig.off();
         return new ClusterSettings(name, profile, (int) advert, election, hold, preempt, accept, checksum, (int) count,
                 (int) spacing, (int) refresh, runDir, securityMode, pkiDir, (int) port, (int) heartbeat, (int) misses,
-                (int) hello, silence, promotionHold, holdUp, additional, holdDown, (int) flapMax, sessions);
+                (int) hello, silence, promotionHold, holdUp, additional, holdDown, (int) flapMax, sessions, configSync);
+    }
+
+    private ClusterSettings.ConfigSyncConfig configSync(Object o, String p) {
+        Map<String, Object> m = map(o, p, Set.of("enabled", "ruleset", "files"), null);
+        if (m == null) {
+            return ClusterSettings.ConfigSyncConfig.off();
+        }
+        boolean enabled = bool(m, "enabled", p, false);
+        String ruleset = absolute(m, "ruleset", p);
+        List<ClusterSettings.ManagedFile> files = new ArrayList<>();
+        Set<String> seen = new java.util.HashSet<>();
+        if (m.containsKey("files")) {
+            List<?> l = list(m.get("files"), join(p, "files"));
+            for (int i = 0; i < l.size(); i++) {
+                String fp = join(p, "files") + "[" + i + "]";
+                Map<String, Object> f = map(l.get(i), fp, Set.of("path", "reload"), Set.of("path"));
+                if (f == null) {
+                    continue;
+                }
+                String path = absolute(f, "path", fp);
+                if (path == null) {
+                    continue;
+                }
+                if (!seen.add(path)) {
+                    error(join(fp, "path"), path + " is declared twice");
+                    continue;
+                }
+                if (path.equals(ruleset)) {
+                    error(join(fp, "path"), path + " is the ruleset (config_sync.ruleset), not a declared file");
+                    continue;
+                }
+                List<String> reload = new ArrayList<>();
+                if (f.containsKey("reload")) {
+                    List<?> r = list(f.get("reload"), join(fp, "reload"));
+                    for (int k = 0; k < r.size(); k++) {
+                        if (!(r.get(k) instanceof String w) || w.isEmpty()) {
+                            error(join(fp, "reload") + "[" + k + "]", "must be non-empty text, got "
+                                    + (r.get(k) == null ? "nothing" : kind(r.get(k))));
+                            continue;
+                        }
+                        reload.add(w);
+                    }
+                    if (r.isEmpty()) {
+                        error(join(fp, "reload"), "must name a command (an absolute path, then its arguments)");
+                    } else if (r.get(0) instanceof String c && !c.startsWith("/")) {
+                        error(join(fp, "reload") + "[0]", "the command must be an absolute path, got '" + c + "'");
+                    }
+                }
+                files.add(new ClusterSettings.ManagedFile(path, List.copyOf(reload)));
+            }
+        }
+        if (enabled && ruleset == null && files.isEmpty()) {
+            error(p, "enabled but nothing to sync: set ruleset and/or files");
+        }
+        return new ClusterSettings.ConfigSyncConfig(enabled, ruleset, List.copyOf(files));
+    }
+
+    /** An absolute, normalized path, or null (with an error when present but wrong). */
+    private String absolute(Map<String, Object> m, String key, String p) {
+        String s = string(m, key, p, null);
+        if (s == null) {
+            return null;
+        }
+        if (!s.startsWith("/") || !java.nio.file.Path.of(s).normalize().toString().equals(s)) {
+            error(join(p, key), "must be an absolute, normalized path, got '" + s + "'");
+            return null;
+        }
+        return s;
     }
 
     private List<VirtualGroupConfig> groups(Object o) {

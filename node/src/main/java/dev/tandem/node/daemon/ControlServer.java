@@ -106,11 +106,51 @@ public final class ControlServer implements AutoCloseable {
                 case "suspend" -> command(Input.CommandKind.SUSPEND, who);
                 case "resume" -> command(Input.CommandKind.RESUME, who);
                 case "demote" -> command(Input.CommandKind.DEMOTE, who);
-                default -> "error: unknown request '" + req + "' (status | status-json | suspend | resume | demote)\n";
+                case "config-commit", "config-apply", "config-history", "config-diff", "config-rollback", "sync-config" ->
+                        config(parts[0], parts.length > 1 ? parts[1].trim() : "");
+                default -> "error: unknown request '" + req + "' (status | status-json | suspend | resume | demote | "
+                        + "config-commit | config-apply | config-history | config-diff | config-rollback | sync-config)\n";
             };
+        } catch (dev.tandem.node.configsync.ConfigSync.Refused e) {
+            return "error: " + e.getMessage() + "\n";
         } catch (Exception e) {
             return "error: " + e + "\n";
         }
+    }
+
+    /** Config sync requests; "who" is the last word-group after the arguments, separated by " | ". */
+    private String config(String req, String args) throws Exception {
+        var cs = daemon.configSync();
+        if (cs == null) {
+            return "error: configuration sync is off on " + daemon.name() + " (cluster.config_sync.enabled)\n";
+        }
+        int bar = args.indexOf(" | ");
+        String who = bar >= 0 ? args.substring(bar + 3) : "local operator";
+        String a = bar >= 0 ? args.substring(0, bar).trim() : args;
+        String[] w = a.isEmpty() ? new String[0] : a.split("\\s+");
+        String out = switch (req) {
+            case "config-commit" -> cs.commit(who);
+            case "config-apply" -> {
+                if (w.length != 1) {
+                    yield "error: config-apply FILE\n";
+                }
+                String text;
+                try {
+                    text = Files.readString(Path.of(w[0]), StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                    yield "error: cannot read " + w[0] + ": " + e.getMessage() + "\n";
+                }
+                yield cs.apply(text, who);
+            }
+            case "config-history" -> cs.history();
+            case "config-diff" -> w.length != 2 ? "error: config-diff A B\n" : cs.diff(Long.parseLong(w[0]), Long.parseLong(w[1]));
+            case "config-rollback" -> w.length != 1 ? "error: config-rollback VERSION\n" : cs.rollback(Long.parseLong(w[0]), who);
+            default -> cs.forceSync(who);
+        };
+        if (out.startsWith("error:")) {
+            return out;
+        }
+        return "ok: " + (out.endsWith("\n") ? out : out + "\n");
     }
 
     private String command(Input.CommandKind k, String who) {

@@ -68,7 +68,19 @@ final class DaemonView implements NodeView {
                 daemon.command(Input.CommandKind.RESUME, actor);
                 return daemon.name() + " resumed";
             }
-            case "sync-config" -> throw new ActionRefused("configuration sync is not available yet on " + daemon.name());
+            case "sync-config" -> {
+                var cs = daemon.configSync();
+                if (cs == null) {
+                    throw new ActionRefused("configuration sync is off on " + daemon.name() + " (cluster.config_sync)");
+                }
+                try {
+                    return cs.forceSync(actor);
+                } catch (dev.tandem.node.configsync.ConfigSync.Refused e) {
+                    throw new ActionRefused(e.getMessage());
+                } catch (Exception e) {
+                    throw new ActionRefused("config sync on " + daemon.name() + " failed: " + e.getMessage());
+                }
+            }
             default -> throw new ActionRefused("unknown action '" + action + "'");
         }
     }

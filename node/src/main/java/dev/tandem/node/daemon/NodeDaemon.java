@@ -91,6 +91,7 @@ public final class NodeDaemon implements AutoCloseable {
     private final DaemonView view = new DaemonView(this);
     private final NodeMetrics metrics;
     private dev.tandem.node.sync.SessionSync sessionSync;
+    private dev.tandem.node.configsync.ConfigSync configSync;
     private volatile dev.tandem.core.ha.NodeState publishedState = dev.tandem.core.ha.NodeState.INITIAL;
     private volatile int publishedPriority;
     public static final String VERSION = "0.1.0";
@@ -138,8 +139,13 @@ public final class NodeDaemon implements AutoCloseable {
             }
             announcers.computeIfAbsent(i.iface(), n -> NeighbourAnnouncer.open(rtnl, n));
         }
+        if (config.cluster().configSync().enabled()) {
+            startConfigSync();
+        }
         if (spec.links().enabled()) {
             startChannel(spec);
+        } else if (configSync != null) {
+            log.record("WARNING", nodeName + ": config sync is enabled but no control link is configured: nothing syncs");
         }
         if (config.cluster().sessions().enabled()) {
             startSessionSync(spec);
@@ -200,7 +206,8 @@ public final class NodeDaemon implements AutoCloseable {
         var c = config.cluster();
         String extra = "{\"version\":" + StatusReport.q(VERSION) + ",\"profile\":" + StatusReport.q(c.profile())
                 + ",\"intervals\":{\"advert_ms\":" + c.advertIntervalMs() + ",\"heartbeat_ms\":" + c.heartbeatIntervalMs()
-                + ",\"hello_ms\":" + c.helloIntervalMs() + "},\"config_sync\":\"not available yet\""
+                + ",\"hello_ms\":" + c.helloIntervalMs() + "},\"config_sync\":"
+                + (configSync == null ? "{\"state\":\"OFF\"}" : configSync.statusJson())
                 + ",\"session_sync\":" + StatusReport.q(sessionSync == null ? "OFF" : sessionSync.state()) + ",";
         return extra + StatusReport.json(status(), role(), recentEvents(20), droppedInputs(), channelStatus()).substring(1);
     }
@@ -383,6 +390,24 @@ public final class NodeDaemon implements AutoCloseable {
         return null;
     }
 
+    private void startConfigSync() throws Exception {
+        String primary = null;
+        for (NodeConfig n : config.nodes().values()) {
+            if ("primary".equals(n.role())) {
+                primary = n.name();
+            }
+        }
+        configSync = new dev.tandem.node.configsync.ConfigSync(nodeName, primary, config.cluster().configSync(),
+                Path.of(config.operator().stateDir(), nodeName + "-config-history"),
+                (peer, msg) -> channel != null && channel.sendConfig(peer, msg), log::record);
+        configSync.start();
+    }
+
+    /** The config sync component, or null when cluster.config_sync is off. */
+    public dev.tandem.node.configsync.ConfigSync configSync() {
+        return configSync;
+    }
+
     private void startChannel(NodeSpec spec) throws Exception {
         List<PeerChannel.PathSpec> paths = new ArrayList<>();
         for (String path : spec.links().paths()) {
@@ -423,8 +448,32 @@ public final class NodeDaemon implements AutoCloseable {
             public void command(Input.CommandKind kind, String who) {
                 NodeDaemon.this.command(kind, who);
             }
+
+            @Override
+            public void connected(String peer) {
+                if (configSync != null) {
+                    configSync.peerConnected(peer);
+                }
+            }
+
+            @Override
+            public void config(String peer, String message) {
+                if (configSync != null) {
+                    configSync.received(peer, message);
+                } else {
+                    log.record("WARNING", nodeName + " config sync message from " + peer
+                            + " ignored: cluster.config_sync is off on this node");
+                }
+            }
+
+            @Override
+            public void configVersion(String peer, String version) {
+                if (configSync != null) {
+                    configSync.helloVersion(peer, version);
+                }
+            }
         }, () -> List.of(nodeName, role(), publishedState.name(), Integer.toString(publishedPriority), VERSION,
-                "0 (config sync not yet available)", "OFF (session sync not yet available)", "ok"));
+                configSync == null ? "OFF" : configSync.helloField(), "OFF (session sync not yet available)", "ok"));
         channel.helloInterval(config.cluster().helloIntervalMs());
         channel.start();
         for (PeerChannel.PathSpec p : paths) {
@@ -806,6 +855,9 @@ public final class NodeDaemon implements AutoCloseable {
         }
         if (sessionSync != null) {
             sessionSync.close();
+        }
+        if (configSync != null) {
+            configSync.close();
         }
         if (control != null) {
             control.close();

@@ -93,7 +93,7 @@ public final class StatusReport {
         return b.toString();
     }
 
-    static String q(String s) {
+    public static String q(String s) {
         StringBuilder b = new StringBuilder("\"");
         for (char c : s.toCharArray()) {
             switch (c) {

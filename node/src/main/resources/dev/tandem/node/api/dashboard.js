@@ -98,9 +98,11 @@
     $("effective-priority").textContent = dash(s.effective_priority);
     $("version").textContent = dash(s.version);
     $("intervals").textContent = s.intervals ? Object.entries(s.intervals).map(([k, v]) => k + " " + v).join(", ") : "—";
-    $("config-sync").textContent = s.config_version !== undefined || s.config_sync !== undefined
-      ? [s.config_version !== undefined ? "version " + s.config_version : null, s.config_sync].filter(Boolean).join(", ")
-      : "not reported yet";
+    const cs = s.config_sync;
+    $("config-sync").textContent = cs === undefined ? "not reported yet"
+      : typeof cs !== "object" ? String(cs)
+      : cs.state === "OFF" ? "OFF"
+      : cs.state + ", version " + cs.version + (cs.reason ? " (" + cs.reason + ")" : "");
     $("session-sync").textContent = s.session_sync !== undefined
       ? (typeof s.session_sync === "object" ? JSON.stringify(s.session_sync) : String(s.session_sync)) : "not reported yet";
     $("suspended-by").textContent = dash(s.suspended_by);

@@ -92,6 +92,47 @@ class ConfigLoaderTest {
         assertThat(r.config().cluster().runDir()).isEqualTo("/run/tandem");
     }
 
+    @Test
+    void configSync() {
+        ConfigLoader.Result r = ConfigLoader.parse(GOOD.replace("cluster: {name: t}", """
+                cluster:
+                  name: t
+                  config_sync:
+                    enabled: true
+                    ruleset: /etc/tandem/ruleset.nft
+                    files:
+                      - {path: /etc/dnsmasq.conf, reload: [/usr/bin/systemctl, reload, dnsmasq]}
+                      - {path: /etc/hosts}
+                """), "t");
+        assertThat(r.errors()).isEmpty();
+        var cs = r.config().cluster().configSync();
+        assertThat(cs.enabled()).isTrue();
+        assertThat(cs.ruleset()).isEqualTo("/etc/tandem/ruleset.nft");
+        assertThat(cs.files()).hasSize(2);
+        assertThat(cs.files().get(0).reloadLine()).isEqualTo("'/usr/bin/systemctl' 'reload' 'dnsmasq'");
+        assertThat(cs.files().get(1).reloadLine()).isNull();
+        assertThat(ConfigLoader.parse(GOOD, "t").config().cluster().configSync().enabled()).isFalse();
+        assertThat(errors(GOOD.replace("cluster: {name: t}", """
+                cluster:
+                  name: t
+                  config_sync:
+                    enabled: yes please
+                    ruleset: etc/r.nft
+                    files:
+                      - {path: /a/../b}
+                      - {path: /etc/x, reload: [systemctl, reload]}
+                      - {path: /etc/x}
+                      - {reload: []}
+                    extra: 1
+                """))).contains(
+                                "cluster.config_sync.enabled: must be true or false, got text 'yes please'",
+                "cluster.config_sync.ruleset: must be an absolute, normalized path, got 'etc/r.nft'",
+                "cluster.config_sync.files[0].path: must be an absolute, normalized path, got '/a/../b'",
+                "cluster.config_sync.files[1].reload[0]: the command must be an absolute path, got 'systemctl'",
+                "cluster.config_sync.files[2].path: /etc/x is declared twice",
+                "cluster.config_sync.files[3].path: missing (required)");
+    }
+
     private static List<String> errors(String yaml) {
         return ConfigLoader.parse(yaml, "t").errors().stream().map(ConfigError::toString).toList();
     }

@@ -134,8 +134,8 @@ class HealthMonitorIT {
                         "(?s).*\"state\":\"(FAULT|SUSPENDED)\".*"));
                 lab.setLink("fw2", "lan0", true);
                 if (i < 3) {
-                    awaitTrue("fw2 PASSIVE after the hold down (flap " + n + ")", 5,
-                            () -> status("fw2").contains("\"state\":\"PASSIVE\""));
+                    Netns.await("fw2 PASSIVE after the hold down (flap " + n + ")", Duration.ofSeconds(10),
+                            () -> status("fw2").contains("\"state\":\"PASSIVE\""), () -> status("fw2") + "\n" + pair.log("fw2"));
                 }
             }
             awaitTrue("fw2 SUSPENDED by the flap max", 3, () -> status("fw2").contains("\"state\":\"SUSPENDED\"")

@@ -1,0 +1,148 @@
+package dev.tandem.node.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.lab.Cmd;
+import dev.tandem.lab.LabConfig;
+import dev.tandem.lab.LabTopology;
+import dev.tandem.lab.TandemPair;
+import dev.tandem.node.daemon.ControlServer;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Configuration sync in the lab: fw1 (role primary) owns &lt;runDir&gt;/ruleset.nft; rules committed
+ * there reach fw2's nftables and are enforced after a failover. Default profile.
+ */
+class ConfigSyncIT {
+    private static LabTopology lab;
+    private static DatagramSocket echo;
+
+    @BeforeAll
+    static void up() throws Exception {
+        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab.up(LabConfig.of("default"));
+        echo = dev.tandem.linux.Netns.callIn(lab.ns("server"), () -> new DatagramSocket(new InetSocketAddress("10.10.2.100", 9999)));
+        Thread.ofPlatform().daemon(true).start(() -> {
+            byte[] b = new byte[512];
+            while (!echo.isClosed()) {
+                try {
+                    DatagramPacket p = new DatagramPacket(b, b.length);
+                    echo.receive(p);
+                    echo.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
+                } catch (Exception e) {
+                    // closed
+                }
+            }
+        });
+    }
+
+    @AfterAll
+    static void down() {
+        if (echo != null) {
+            echo.close();
+        }
+        if (lab != null) {
+            lab.down();
+        }
+    }
+
+    /** One small UDP probe from the client to the server's port 9999 (a new flow each time). */
+    private static boolean probe() {
+        try {
+            return dev.tandem.linux.Netns.callIn(lab.ns("client"), () -> {
+                try (DatagramSocket d = new DatagramSocket()) {
+                    d.setSoTimeout(400);
+                    d.send(new DatagramPacket(new byte[]{1, 2, 3}, 3, new InetSocketAddress("10.10.2.100", 9999)));
+                    d.receive(new DatagramPacket(new byte[16], 16));
+                    return true;
+                } catch (java.net.SocketTimeoutException e) {
+                    return false;
+                }
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String req(String fw, String line) {
+        try {
+            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), line);
+        } catch (Exception e) {
+            return "unreachable: " + e;
+        }
+    }
+
+    private static String nft(String fw) {
+        return Cmd.in(lab.ns(fw), "nft", "list", "ruleset");
+    }
+
+    private static void await(String what, int seconds, BooleanSupplier c) {
+        Netns.await(what, Duration.ofSeconds(seconds), c);
+    }
+
+    private static Path write(String name, String text) throws Exception {
+        Path f = lab.runDir().resolve(name);
+        Files.writeString(f, text);
+        return f;
+    }
+
+    @Test
+    void rulesFromThePrimaryReachThePeerAndHoldAfterFailover() throws Exception {
+        String base = LabTopology.syncedRuleset();
+        String drop = base.replace("ct state established,related accept",
+                "udp dport 9999 drop\n    ct state established,related accept");
+        Path dropFile = write("drop.nft", drop);
+        Path badFile = write("bad.nft", base.replace("policy drop;", "policy dorp;"));
+        try (TandemPair pair = new TandemPair(lab)) {
+            pair.start("fw1");
+            await("fw1 active", 15, () -> lab.active().equals("fw1"));
+            pair.start("fw2");
+            await("fw2 IN_SYNC with fw1's version 1", 20, () -> req("fw2", "status-json")
+                    .contains("\"config_sync\":{\"state\":\"IN_SYNC\",\"version\":1"));
+            assertThat(probe()).as("UDP to 9999 passes before the rule").isTrue();
+
+            String ok = req("fw1", "config-apply " + dropFile + " | it");
+            assertThat(ok).as(pair.log("fw1")).startsWith("ok: config 2/");
+            await("the drop rule on fw2", 10, () -> nft("fw2").contains("udp dport 9999 drop"));
+            await("fw2 IN_SYNC at 2", 10, () -> req("fw2", "status-json").contains("\"state\":\"IN_SYNC\",\"version\":2"));
+            assertThat(probe()).as("dropped on fw1").isFalse();
+
+            String bad = req("fw1", "config-apply " + badFile + " | it");
+            assertThat(bad).startsWith("error: the ruleset does not load, nothing changed").contains("dorp");
+            assertThat(req("fw1", "config-history")).doesNotContain("\n3 ");
+            assertThat(Files.readString(lab.runDir().resolve("ruleset.nft"))).isEqualTo(drop);
+            assertThat(nft("fw1")).contains("udp dport 9999 drop");
+
+            assertThat(req("fw2", "config-commit | it")).startsWith("error: fw2 is not the configuration primary")
+                    .contains("on fw1");
+
+            req("fw1", "demote it");
+            await("fw2 active", 10, () -> lab.active().equals("fw2"));
+            Cmd.sleep(500);
+            assertThat(probe()).as("still dropped on fw2 after the failover").isFalse();
+
+            assertThat(req("fw1", "config-rollback 1 | it")).startsWith("ok: config rolled back");
+            await("rule gone on fw2", 10, () -> !nft("fw2").contains("9999"));
+            assertThat(nft("fw1")).doesNotContain("9999");
+            await("UDP passes again through fw2", 5, ConfigSyncIT::probe);
+
+            pair.stopGracefully("fw2");
+            assertThat(req("fw1", "config-apply " + dropFile + " | it")).startsWith("ok: config 4/");
+            assertThat(nft("fw2")).doesNotContain("9999");
+            pair.start("fw2");
+            await("fw2 gets version 4 on return", 20, () -> nft("fw2").contains("udp dport 9999 drop")
+                    && req("fw2", "status-json").contains("\"state\":\"IN_SYNC\",\"version\":4"));
+            assertThat(pair.log("fw2")).contains("config 4/");
+        }
+    }
+}
