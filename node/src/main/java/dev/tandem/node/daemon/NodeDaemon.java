@@ -105,8 +105,9 @@ public final class NodeDaemon implements AutoCloseable {
 
     /** Prometheus text for /metrics: a status snapshot from the loop, then the registry. */
     public String metricsText() throws Exception {
-        return metrics.scrape(status(), droppedInputs(), channel == null ? Map.of() : channel.pathStates(),
-                sessionSync == null ? Map.of() : sessionSync.figures());
+        Map<String, Long> figures = new java.util.LinkedHashMap<>(sessionSync == null ? Map.of() : sessionSync.figures());
+        return metrics.scrape(status(), droppedInputs(), channel == null ? Map.of() : channel.pathStates(), figures,
+                configSync == null ? null : configSync.helloField(), configSync == null ? "OFF" : configSyncState());
     }
 
     /** Opens everything, starts the core and the loop. Throws with a clear message if the node cannot run. */
@@ -404,6 +405,12 @@ public final class NodeDaemon implements AutoCloseable {
     }
 
     /** The config sync component, or null when cluster.config_sync is off. */
+    /** IN_SYNC / SYNCING / OUT_OF_SYNC from the config-sync status object. */
+    private String configSyncState() {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"state\":\"([A-Z_]+)\"").matcher(configSync.statusJson());
+        return m.find() ? m.group(1) : "UNKNOWN";
+    }
+
     public dev.tandem.node.configsync.ConfigSync configSync() {
         return configSync;
     }
@@ -473,7 +480,7 @@ public final class NodeDaemon implements AutoCloseable {
                 }
             }
         }, () -> List.of(nodeName, role(), publishedState.name(), Integer.toString(publishedPriority), VERSION,
-                configSync == null ? "OFF" : configSync.helloField(), "OFF (session sync not yet available)", "ok"));
+                configSync == null ? "OFF" : configSync.helloField(), sessionSync == null ? "OFF" : sessionSync.state(), "ok"));
         channel.helloInterval(config.cluster().helloIntervalMs());
         channel.start();
         for (PeerChannel.PathSpec p : paths) {

@@ -55,7 +55,19 @@ public final class NodeMetrics {
     }
 
     /** Renders the Prometheus text format from a fresh status snapshot and the channel's path states. */
-    public String scrape(NodeStatus s, long droppedInputs, Map<String, Boolean> paths, Map<String, Long> sessions) {
+    /** configVersion: "counter hash" (null: no config sync); configState: IN_SYNC / SYNCING / OUT_OF_SYNC / OFF. */
+    public String scrape(NodeStatus s, long droppedInputs, Map<String, Boolean> paths, Map<String, Long> sessions,
+                         String configVersion, String configState) {
+        if (configVersion != null) {
+            try {
+                gauge("tandem_config_version", Tags.empty()).set(Long.parseLong(configVersion.split(" ")[0]));
+            } catch (NumberFormatException e) {
+                // no version yet
+            }
+        }
+        for (String st : new String[]{"IN_SYNC", "SYNCING", "OUT_OF_SYNC", "OFF"}) {
+            gauge("tandem_config_sync_state", Tags.of("state", st)).set(st.equals(configState) ? 1 : 0);
+        }
         sessions.forEach((k, v) -> {
             int dot = k.indexOf('.');
             String name = "tandem_sessions_" + (dot < 0 ? k : k.substring(0, dot));
