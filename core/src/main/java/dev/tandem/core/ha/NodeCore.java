@@ -353,9 +353,7 @@ public final class NodeCore {
                 VrrpInstance r = firstReleasedSilent();
                 if (r != null) {
                     becomeActive(releaseCause(r));
-                    if (releasedAtOnce) {
-                        staleRivalsUntil = now + advertIntervalNanos;
-                    }
+                    staleRivalsUntil = now + advertIntervalNanos;
                 } else if (now >= electionDeadline && allSilent() && now >= linksSilentAt()) {
                     becomeActive("no master heard on " + labels(instances) + " during the election delay of "
                             + ms(spec.timers().electionDelayMs() >= 0 ? spec.timers().electionDelayMs() * MS
@@ -366,9 +364,7 @@ public final class NodeCore {
                 VrrpInstance r = firstReleasedSilent();
                 if (r != null) {
                     becomeActive(releaseCause(r));
-                    if (releasedAtOnce) {
-                        staleRivalsUntil = now + advertIntervalNanos;
-                    }
+                    staleRivalsUntil = now + advertIntervalNanos;
                 } else if (now >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS)) {
                     becomeActive(links.enabled() ? allPathsCause() : silenceCause());
                 } else if (allSilent() && !advertsSilentAlarm) {
@@ -585,9 +581,10 @@ public final class NodeCore {
 
     private boolean releasedAtOnce;
     /**
-     * After taking over at once on a release, adverts and heartbeats the old master sent before its
-     * release may still be in flight (another interface, another socket): until then they are stale,
-     * not a rival. A real rival keeps advertising and wins after this one advert interval.
+     * After taking over on a release, adverts and heartbeats the old master sent before its release
+     * may still be in flight or unread (another interface, another socket): for one advert interval
+     * they are stale, not a rival (a link-down bench run lost 22 ms yielding to such an advert and
+     * waiting a master-down interval). A real rival keeps advertising and wins after this interval.
      */
     private long staleRivalsUntil = Long.MIN_VALUE;
 
