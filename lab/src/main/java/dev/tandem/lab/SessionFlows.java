@@ -16,9 +16,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * N long-lived TCP connections client → server through the firewall's SNAT, each sending a number
- * every 100 ms and reading its echo: which of them still exchange data after a failover, and which
- * broke (reset, EOF, timeout).
+ * N long-lived TCP connections (and optionally M UDP flows) client → server through the firewall's
+ * SNAT, each sending a number every 100 ms and reading its echo: which of them still exchange data
+ * after a failover, and which broke (reset, EOF, timeout; a lost UDP datagram is only retried).
  */
 public final class SessionFlows implements AutoCloseable {
     public static final int PORT = 9000;
@@ -30,11 +30,19 @@ public final class SessionFlows implements AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
     private ServerSocket server;
+    private java.net.DatagramSocket udpServer;
+    private final List<java.net.DatagramSocket> udpClients = new ArrayList<>();
+    private final long[] lastUdpEcho;
 
     public SessionFlows(LabTopology lab, int n) {
+        this(lab, n, 0);
+    }
+
+    public SessionFlows(LabTopology lab, int n, int udp) {
         this.n = n;
         this.lastEcho = new long[n];
         this.broken = new boolean[n];
+        this.lastUdpEcho = new long[udp];
         try {
             open(lab);
         } catch (Exception e) {
@@ -73,6 +81,63 @@ public final class SessionFlows implements AutoCloseable {
             int k = i;
             pool.submit(() -> flow(k));
         }
+        if (lastUdpEcho.length > 0) {
+            openUdp(lab);
+        }
+    }
+
+    private void openUdp(LabTopology lab) throws Exception {
+        udpServer = Netns.callIn(lab.ns("server"), () -> new java.net.DatagramSocket(new InetSocketAddress(
+                InetAddress.getByName(LabTopology.SERVER), PORT)));
+        pool.submit(() -> {
+            byte[] buf = new byte[64];
+            while (running.get()) {
+                java.net.DatagramPacket p = new java.net.DatagramPacket(buf, buf.length);
+                udpServer.receive(p);
+                udpServer.send(new java.net.DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
+            }
+            return null;
+        });
+        udpClients.addAll(Netns.callIn(lab.ns("client"), () -> {
+            List<java.net.DatagramSocket> l = new ArrayList<>();
+            for (int i = 0; i < lastUdpEcho.length; i++) {
+                java.net.DatagramSocket d = new java.net.DatagramSocket();
+                l.add(d);
+                d.connect(new InetSocketAddress(InetAddress.getByName(LabTopology.SERVER), PORT));
+                d.setSoTimeout(200);
+            }
+            return l;
+        }));
+        for (int i = 0; i < lastUdpEcho.length; i++) {
+            int k = i;
+            pool.submit(() -> udpFlow(k));
+        }
+    }
+
+    private void udpFlow(int k) {
+        java.net.DatagramSocket d = udpClients.get(k);
+        byte[] buf = new byte[8];
+        while (running.get()) {
+            try {
+                d.send(new java.net.DatagramPacket(buf, 8));
+                d.receive(new java.net.DatagramPacket(new byte[64], 64));
+                lastUdpEcho[k] = System.nanoTime();
+                Thread.sleep(100);
+            } catch (java.net.SocketTimeoutException e) {
+                // lost: send again
+            } catch (IOException | InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /** UDP flows that got an echo after t (System.nanoTime()). */
+    public int udpAliveSince(long t) {
+        int c = 0;
+        for (long x : lastUdpEcho) {
+            c += x > t ? 1 : 0;
+        }
+        return c;
     }
 
     private void echo(Socket c) {
@@ -139,6 +204,10 @@ public final class SessionFlows implements AutoCloseable {
     @Override
     public void close() {
         running.set(false);
+        udpClients.forEach(java.net.DatagramSocket::close);
+        if (udpServer != null) {
+            udpServer.close();
+        }
         for (Socket s : clients) {
             try {
                 s.close();

@@ -6,27 +6,11 @@ import dev.tandem.lab.Cmd;
 import dev.tandem.lab.FailoverScenario;
 import dev.tandem.lab.LabConfig;
 import dev.tandem.lab.LabTopology;
+import dev.tandem.lab.SessionFlows;
 import dev.tandem.lab.TandemPair;
-import dev.tandem.linux.Netns;
 import dev.tandem.node.daemon.ControlServer;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.IOException;
-import java.net.DatagramPacket;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,167 +46,6 @@ class SessionSyncIT {
         }
     }
 
-    /** An echo server in the server namespace (TCP and UDP on one port) and the client flows. */
-    static final class Flows implements AutoCloseable {
-        final List<Socket> clients = new ArrayList<>();
-        final List<DatagramSocket> udpClients = new ArrayList<>();
-        final long[] lastTcpEcho = new long[TCP];
-        final long[] lastUdpEcho = new long[UDP];
-        final AtomicLong tcpErrors = new AtomicLong();
-        final List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
-        final AtomicBoolean running = new AtomicBoolean(true);
-        final ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-
-        Flows() throws Exception {
-            try {
-                open();
-            } catch (Exception e) {
-                close();
-                throw e;
-            }
-        }
-
-        private ServerSocket tcpServer;
-        private DatagramSocket udpServer;
-
-        private void open() throws Exception {
-            tcpServer = Netns.callIn(lab.ns("server"), () -> {
-                ServerSocket s = new ServerSocket();
-                s.bind(new InetSocketAddress(InetAddress.getByName(LabTopology.SERVER), 9000), 512);
-                return s;
-            });
-            udpServer = Netns.callIn(lab.ns("server"), () -> new DatagramSocket(new InetSocketAddress(
-                    InetAddress.getByName(LabTopology.SERVER), 9000)));
-            pool.submit(() -> {
-                while (running.get()) {
-                    Socket c = tcpServer.accept();
-                    pool.submit(() -> echo(c));
-                }
-                return null;
-            });
-            pool.submit(() -> {
-                byte[] buf = new byte[64];
-                while (running.get()) {
-                    DatagramPacket p = new DatagramPacket(buf, buf.length);
-                    udpServer.receive(p);
-                    udpServer.send(new DatagramPacket(p.getData(), p.getLength(), p.getSocketAddress()));
-                }
-                return null;
-            });
-            for (int i = 0; i < TCP; i++) {
-                clients.add(Netns.callIn(lab.ns("client"), () -> {
-                    Socket s = new Socket();
-                    s.connect(new InetSocketAddress(InetAddress.getByName(LabTopology.SERVER), 9000), 3000);
-                    s.setSoTimeout(20_000);
-                    s.setTcpNoDelay(true);
-                    return s;
-                }));
-            }
-            for (int i = 0; i < UDP; i++) {
-                DatagramSocket d = Netns.callIn(lab.ns("client"), () -> {
-                    DatagramSocket x = new DatagramSocket();
-                    x.connect(new InetSocketAddress(InetAddress.getByName(LabTopology.SERVER), 9000));
-                    x.setSoTimeout(200);
-                    return x;
-                });
-                udpClients.add(d);
-            }
-            for (int i = 0; i < TCP; i++) {
-                int k = i;
-                pool.submit(() -> tcpFlow(k));
-            }
-            for (int i = 0; i < UDP; i++) {
-                int k = i;
-                pool.submit(() -> udpFlow(k));
-            }
-        }
-
-        private void echo(Socket c) {
-            try (c) {
-                DataInputStream in = new DataInputStream(c.getInputStream());
-                DataOutputStream out = new DataOutputStream(c.getOutputStream());
-                while (running.get()) {
-                    out.writeLong(in.readLong());
-                    out.flush();
-                }
-            } catch (IOException e) {
-                // client gone
-            }
-        }
-
-        private void tcpFlow(int k) {
-            Socket s = clients.get(k);
-            try {
-                DataInputStream in = new DataInputStream(s.getInputStream());
-                DataOutputStream out = new DataOutputStream(s.getOutputStream());
-                for (long n = 0; running.get(); n++) {
-                    out.writeLong(n);
-                    out.flush();
-                    if (in.readLong() != n) {
-                        throw new IOException("wrong echo");
-                    }
-                    lastTcpEcho[k] = System.nanoTime();
-                    Thread.sleep(100);
-                }
-            } catch (IOException | InterruptedException e) {
-                if (running.get()) {
-                    tcpErrors.incrementAndGet();
-                    errors.add("tcp " + k + ": " + e);
-                }
-            }
-        }
-
-        private void udpFlow(int k) {
-            DatagramSocket d = udpClients.get(k);
-            byte[] buf = new byte[8];
-            while (running.get()) {
-                try {
-                    d.send(new DatagramPacket(buf, 8));
-                    d.receive(new DatagramPacket(new byte[64], 64));
-                    lastUdpEcho[k] = System.nanoTime();
-                    Thread.sleep(100);
-                } catch (SocketTimeoutException e) {
-                    // lost: try again
-                } catch (IOException | InterruptedException e) {
-                    return;
-                }
-            }
-        }
-
-        /** Flows that got an echo after t. */
-        int tcpAliveSince(long t) {
-            int n = 0;
-            for (long x : lastTcpEcho) {
-                n += x > t ? 1 : 0;
-            }
-            return n;
-        }
-
-        int udpAliveSince(long t) {
-            int n = 0;
-            for (long x : lastUdpEcho) {
-                n += x > t ? 1 : 0;
-            }
-            return n;
-        }
-
-        @Override
-        public void close() throws Exception {
-            running.set(false);
-            for (Socket s : clients) {
-                s.close();
-            }
-            udpClients.forEach(DatagramSocket::close);
-            if (tcpServer != null) {
-                tcpServer.close();
-            }
-            if (udpServer != null) {
-                udpServer.close();
-            }
-            pool.shutdownNow();
-        }
-    }
-
     private void crashFw1(TandemPair pair) {
         lab.cutDataPlane("fw1");
         pair.kill("fw1");
@@ -246,7 +69,7 @@ class SessionSyncIT {
         lab.writeConfig(LabConfig.of("default").withPreempt(true, 3000));
         try (TandemPair pair = new TandemPair(lab)) {
             startPair(pair, true);
-            Flows flows = new Flows();
+            SessionFlows flows = new SessionFlows(lab, TCP, UDP);
             try (flows) {
             dev.tandem.node.it.Netns.await("fw2 caches the flows", Duration.ofSeconds(10),
                     () -> status("fw2").matches("(?s).*sessions cached: (2[2-9][0-9]|[3-9][0-9][0-9]).*"));
@@ -257,8 +80,8 @@ class SessionSyncIT {
                     "lan0", LabTopology.LAN_VIP) && Cmd.hasAddress(lab.ns("fw2"), "wan0", LabTopology.WAN_VIP),
                     () -> "active: " + lab.active() + "\nfw2 status: " + status("fw2") + "\n" + pair.log("fw2"));
             Cmd.sleep(3000);
-            assertThat(flows.tcpErrors.get()).as(flows.errors.toString()).isZero();
-            assertThat(flows.tcpAliveSince(crash + 1_500_000_000L)).as("TCP flows still exchanging data").isEqualTo(TCP);
+            assertThat(flows.broken()).as(flows.errors().toString()).isZero();
+            assertThat(flows.aliveSince(crash + 1_500_000_000L)).as("TCP flows still exchanging data").isEqualTo(TCP);
             assertThat(flows.udpAliveSince(crash + 1_500_000_000L)).as("UDP flows").isEqualTo(UDP);
             assertThat(lab.noSessionDrops("fw2")).as("packets fw2 dropped for lack of a session").isZero();
             assertThat(pair.log("fw2")).containsPattern("committed (2[2-9][0-9]|[3-9][0-9][0-9]) synced sessions");
@@ -274,8 +97,8 @@ class SessionSyncIT {
             dev.tandem.node.it.Netns.await("fw1 preempts", Duration.ofSeconds(20), () -> lab.active().equals("fw1"));
             long back = System.nanoTime();
             Cmd.sleep(3000);
-            assertThat(flows.tcpErrors.get()).as(flows.errors.toString()).isZero();
-            assertThat(flows.tcpAliveSince(back + 1_500_000_000L)).as("TCP flows after the failback").isEqualTo(TCP);
+            assertThat(flows.broken()).as(flows.errors().toString()).isZero();
+            assertThat(flows.aliveSince(back + 1_500_000_000L)).as("TCP flows after the failback").isEqualTo(TCP);
             assertThat(flows.udpAliveSince(back + 1_500_000_000L)).as("UDP flows after the failback").isEqualTo(UDP);
             assertThat(lab.noSessionDrops("fw1")).isZero();
             }
@@ -290,7 +113,7 @@ class SessionSyncIT {
         lab.writeConfig(LabConfig.of("default").withSessions(false));
         try (TandemPair pair = new TandemPair(lab)) {
             startPair(pair, false);
-            Flows flows = new Flows();
+            SessionFlows flows = new SessionFlows(lab, TCP, UDP);
             try (flows) {
             Cmd.sleep(1000);
             lab.resetNoSessionDrops("fw2");
@@ -300,7 +123,7 @@ class SessionSyncIT {
                     "lan0", LabTopology.LAN_VIP) && Cmd.hasAddress(lab.ns("fw2"), "wan0", LabTopology.WAN_VIP),
                     () -> "active: " + lab.active() + "\nfw2 status: " + status("fw2") + "\n" + pair.log("fw2"));
             Cmd.sleep(3000);
-            assertThat(flows.tcpAliveSince(crash + 1_500_000_000L)).as("TCP flows still alive without sync").isZero();
+            assertThat(flows.aliveSince(crash + 1_500_000_000L)).as("TCP flows still alive without sync").isZero();
             assertThat(lab.noSessionDrops("fw2")).as("packets fw2 dropped for lack of a session").isPositive();
             }
         } finally {
