@@ -55,6 +55,22 @@ public final class LabTopology {
         return runDir().resolve("tandem.yaml");
     }
 
+    /**
+     * The file a firewall's daemon runs with: a copy of {@link #configFile()} per node, as on real
+     * hosts (config sync rewrites a peer's shared part in its own file).
+     */
+    public Path configFile(String fw) {
+        return runDir().resolve("tandem-" + fw + ".yaml");
+    }
+
+    /** Writes the cluster file and each firewall's copy. */
+    public void writeConfigText(String yaml) throws IOException {
+        Files.writeString(configFile(), yaml);
+        for (String fw : List.of("fw1", "fw2")) {
+            Files.writeString(configFile(fw), yaml);
+        }
+    }
+
     public boolean exists() {
         return Cmd.namespaces().containsAll(namespaces());
     }
@@ -194,8 +210,7 @@ public final class LabTopology {
     public void writeConfig(LabConfig config) {
         try {
             Files.createDirectories(runDir());
-            Files.writeString(configFile(), config.yaml(runDir(), apiPort("fw1"), apiPort("fw2"),
-                    "/run/netns/" + hostNamespace()));
+            writeConfigText(config.yaml(runDir(), apiPort("fw1"), apiPort("fw2"), "/run/netns/" + hostNamespace()));
             Path pki = runDir().resolve("pki");
             if (!Files.exists(pki.resolve("fw2.crt"))) {
                 // the cluster PKI, made by `tandem pki` itself
@@ -352,7 +367,7 @@ public final class LabTopology {
     /** Starts a firewall's daemon in the background (it outlives this process; `down` stops it). */
     public void startDetached(String fw) {
         JavaProcess.start(JavaProcess.command(ns(fw), "dev.tandem.node.cli.TandemCli", TandemPair.NODE_JVM,
-                List.of("run", "-c", configFile().toString(), "--node", fw)), runDir().resolve(fw + ".log"));
+                List.of("run", "-c", configFile(fw).toString(), "--node", fw)), runDir().resolve(fw + ".log"));
     }
 
     public List<String> firewallLinks() {

@@ -30,7 +30,7 @@ public final class TandemPair extends ProcessPair {
     @Override
     protected Process launch(String fw) {
         return JavaProcess.start(JavaProcess.command(lab.ns(fw), MAIN, nodeJvm(),
-                List.of("run", "-c", lab.configFile().toString(), "--node", fw)), logFile(fw));
+                List.of("run", "-c", lab.configFile(fw).toString(), "--node", fw)), logFile(fw));
     }
 
     /**

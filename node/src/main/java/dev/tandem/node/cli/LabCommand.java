@@ -60,7 +60,7 @@ final class LabCommand implements Runnable {
             if (noNodes) {
                 System.out.println("run the nodes:");
                 for (String fw : new String[]{"fw1", "fw2"}) {
-                    System.out.println("  ip netns exec " + lab.ns(fw) + " ./tandem run -c " + lab.configFile() + " --node " + fw);
+                    System.out.println("  ip netns exec " + lab.ns(fw) + " ./tandem run -c " + lab.configFile(fw) + " --node " + fw);
                 }
             } else {
                 System.out.println("nodes running (logs: " + lab.runDir() + "/fw1.log, fw2.log; stopped by ./tandem lab down)");

@@ -29,7 +29,7 @@ final class RunCommand implements Callable<Integer> {
             return 2;
         }
         EventLog log = new EventLog(System.out, name);
-        NodeDaemon daemon = new NodeDaemon(cfg, name, log);
+        NodeDaemon daemon = new NodeDaemon(cfg, name, log).clusterFile(config);
         try {
             daemon.start();
         } catch (RuntimeException e) {

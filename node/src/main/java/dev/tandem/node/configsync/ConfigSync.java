@@ -62,9 +62,20 @@ public final class ConfigSync implements AutoCloseable {
     private volatile boolean open = true;
     private volatile String helloVersion = "0";
     private volatile String statusJson = "{\"state\":\"SYNCING\",\"version\":0}";
+    /** The node's cluster file (the shared part is the `tandem` item), or null when not managed. */
+    private final Path clusterFile;
+    /** The shared part the daemon runs with (read at start): what a synced change is compared with. */
+    private String runningShared = "";
+    private volatile java.util.Set<String> restartPending = java.util.Set.of();
 
     public ConfigSync(String node, String primaryName, ClusterSettings.ConfigSyncConfig cfg, Path historyDir,
                       Transport transport, Events events) {
+        this(node, primaryName, cfg, historyDir, null, transport, events);
+    }
+
+    public ConfigSync(String node, String primaryName, ClusterSettings.ConfigSyncConfig cfg, Path historyDir,
+                      Path clusterFile, Transport transport, Events events) {
+        this.clusterFile = clusterFile;
         this.node = node;
         this.primaryName = primaryName;
         this.primary = node.equals(primaryName);
@@ -75,6 +86,14 @@ public final class ConfigSync implements AutoCloseable {
     }
 
     public void start() throws IOException {
+        if (clusterFile != null) {
+            try {
+                runningShared = ClusterFileParts.split(Files.readString(clusterFile, StandardCharsets.UTF_8)).shared();
+            } catch (ClusterFileParts.Unsplittable e) {
+                events.record("ERROR", node + " config sync: the cluster file " + clusterFile
+                        + " cannot be split into its shared part and nodes: (" + e.getMessage() + ")");
+            }
+        }
         history = ConfigHistory.open(historyDir, 50, w -> events.record("WARNING", node + " config history: " + w));
         var latest = history.latest();
         ConfigVersion v = latest.map(ConfigHistory.Entry::version).orElse(ConfigVersion.initial());
@@ -208,11 +227,15 @@ public final class ConfigSync implements AutoCloseable {
                     throw new Refused("version " + counter + "'s ruleset does not load here: " + err);
                 }
             }
+            String clusterText = clusterFile != null && old.tandem() != null ? mergedClusterFile(old) : null;
             ManagedFiles.Applied applied = files.apply(old);
             try {
                 if (nft != null) {
                     Nftables.replace(nft, KEEP_PREFIX);
                     AtomicFiles.write(Path.of(cfg.ruleset()), nft.getBytes(StandardCharsets.UTF_8), null);
+                }
+                if (clusterText != null) {
+                    AtomicFiles.write(clusterFile, clusterText.getBytes(StandardCharsets.UTF_8), null);
                 }
             } catch (RuntimeException | IOException x) {
                 applied.undo();
@@ -221,6 +244,7 @@ public final class ConfigSync implements AutoCloseable {
             ConfigVersion before = state.version();
             effects(state.rollback(System.nanoTime(), e.version(), old));
             record();
+            noteRestart(state.version(), old);
             String msg = "config rolled back to the content of version " + counter + " by " + who + ": now "
                     + state.version() + " (was " + before + ")";
             events.record("INFO", node + " " + msg);
@@ -283,6 +307,9 @@ public final class ConfigSync implements AutoCloseable {
             }
             b = b.withNftables(text);
         }
+        if (clusterFile != null) {
+            b = b.withTandem(sharedPartOfOwnFile());
+        }
         for (ClusterSettings.ManagedFile f : cfg.files()) {
             try {
                 b = b.withFile(f.path(), Files.readString(Path.of(f.path()), StandardCharsets.UTF_8), f.reloadLine());
@@ -291,6 +318,76 @@ public final class ConfigSync implements AutoCloseable {
             }
         }
         return b;
+    }
+
+    /** The primary's shared part, refused unless the whole file loads (the peers would refuse it anyway). */
+    private String sharedPartOfOwnFile() throws Refused {
+        String text;
+        try {
+            text = Files.readString(clusterFile, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new Refused("cannot read the cluster file " + clusterFile + ": " + e.getMessage());
+        }
+        var loaded = dev.tandem.node.config.ConfigLoader.parse(text, clusterFile.toString());
+        if (!loaded.errors().isEmpty()) {
+            throw new Refused("the cluster file " + clusterFile + " does not load: " + errors(loaded.errors()));
+        }
+        try {
+            return ClusterFileParts.split(text).shared();
+        } catch (ClusterFileParts.Unsplittable e) {
+            throw new Refused("the cluster file " + clusterFile + " cannot be synced: " + e.getMessage());
+        }
+    }
+
+    private static String errors(List<dev.tandem.node.config.ConfigError> errs) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < errs.size() && i < 5; i++) {
+            sb.append(i == 0 ? "" : "; ").append(errs.get(i));
+        }
+        return errs.size() > 5 ? sb + "; and " + (errs.size() - 5) + " more" : sb.toString();
+    }
+
+    /** The shared part of a synced version against the one the daemon runs: what waits for a restart. */
+    private void noteRestart(ConfigVersion v, ConfigBundle b) {
+        if (clusterFile == null || b.tandem() == null) {
+            return;
+        }
+        java.util.Set<String> changed = ClusterFileParts.changedSections(runningShared, b.tandem());
+        if (!changed.equals(restartPending) && !changed.isEmpty()) {
+            events.record("WARNING", node + ": the Tandem config of " + v + " changes " + changed + " in " + clusterFile
+                    + "; the daemon runs the values it started with until " + node + " restarts");
+        }
+        restartPending = java.util.Set.copyOf(changed);
+    }
+
+    /**
+     * A peer's cluster file with the synced shared part: validated as a whole (merged with this node's
+     * own nodes: block) before anything is touched. Returns the new text, or null if the file already
+     * has it. Throws with the reason naming the field.
+     */
+    private String mergedClusterFile(ConfigBundle b) throws Refused {
+        String current;
+        try {
+            current = Files.readString(clusterFile, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new Refused("tandem: cannot read " + clusterFile + ": " + e.getMessage());
+        }
+        ClusterFileParts.Parts own;
+        try {
+            own = ClusterFileParts.split(current);
+        } catch (ClusterFileParts.Unsplittable e) {
+            throw new Refused("tandem: this node's " + clusterFile + " cannot be split: " + e.getMessage());
+        }
+        String merged = ClusterFileParts.merge(b.tandem(), own.nodes());
+        var loaded = dev.tandem.node.config.ConfigLoader.parse(merged, clusterFile.toString());
+        if (!loaded.errors().isEmpty()) {
+            throw new Refused("tandem: the shared config with " + node + "'s nodes: does not load: "
+                    + errors(loaded.errors()));
+        }
+        if (!loaded.config().nodes().containsKey(node)) {
+            throw new Refused("tandem: " + node + " is not in nodes: of the merged config");
+        }
+        return merged.equals(current) ? null : merged;
     }
 
     private String commitNow(String who, String rulesetText) throws Refused, IOException {
@@ -314,6 +411,7 @@ public final class ConfigSync implements AutoCloseable {
         ConfigVersion before = state.version();
         effects(state.commit(System.nanoTime(), next));
         record();
+        noteRestart(state.version(), next);
         String msg = "config " + state.version() + " committed by " + who + " (was " + before + ")";
         events.record("INFO", node + " " + msg);
         return msg + "\n";
@@ -330,6 +428,7 @@ public final class ConfigSync implements AutoCloseable {
                 effects(state.commit(System.nanoTime(), next));
                 record();
                 events.record("INFO", node + " config " + state.version() + " recorded at start");
+                noteRestart(state.version(), next);
             }
         } catch (Refused | IOException e) {
             events.record("ERROR", node + " config sync: " + e.getMessage());
@@ -348,8 +447,15 @@ public final class ConfigSync implements AutoCloseable {
             if (b.managesNftables()) {
                 Nftables.replace(b.nftables(), KEEP_PREFIX);
             }
+            if (clusterFile != null && b.tandem() != null) {
+                String merged = mergedClusterFile(b);
+                if (merged != null) {
+                    AtomicFiles.write(clusterFile, merged.getBytes(StandardCharsets.UTF_8), null);
+                }
+                noteRestart(state.version(), b);
+            }
             events.record("INFO", node + " config " + state.version() + " re-applied from the history at start");
-        } catch (ManagedFiles.Failed | RuntimeException e) {
+        } catch (ManagedFiles.Failed | Refused | IOException | RuntimeException e) {
             events.record("ERROR", node + " config " + state.version() + " could not be re-applied at start: "
                     + e.getMessage());
         }
@@ -389,11 +495,31 @@ public final class ConfigSync implements AutoCloseable {
                 return failed(a, "nftables: " + err);
             }
         }
+        String clusterText = null;
+        boolean tandem = clusterFile != null && b.tandem() != null
+                && (a.complete() || a.touched().contains(ConfigBundle.TANDEM));
+        if (tandem) {
+            try {
+                clusterText = mergedClusterFile(b); // validated before anything is touched
+            } catch (Refused r) {
+                return failed(a, r.getMessage());
+            }
+        }
         ManagedFiles.Applied applied;
         try {
             applied = files.apply(b);
         } catch (ManagedFiles.Failed f) {
             return failed(a, f.getMessage());
+        }
+        byte[] clusterBefore = null;
+        if (clusterText != null) {
+            try {
+                clusterBefore = Files.readAllBytes(clusterFile);
+                AtomicFiles.write(clusterFile, clusterText.getBytes(StandardCharsets.UTF_8), null);
+            } catch (IOException x) {
+                applied.undo();
+                return failed(a, "tandem: cannot write " + clusterFile + ": " + x.getMessage());
+            }
         }
         if (nft && text != null) {
             try {
@@ -402,8 +528,12 @@ public final class ConfigSync implements AutoCloseable {
                 nftNanos = System.nanoTime() - n0;
             } catch (RuntimeException x) {
                 applied.undo();
+                restoreClusterFile(clusterBefore);
                 return failed(a, "nftables: " + x.getMessage());
             }
+        }
+        if (tandem) {
+            noteRestart(a.version(), b);
         }
         try {
             history.record(a.version(), b);
@@ -416,6 +546,17 @@ public final class ConfigSync implements AutoCloseable {
                 + (a.complete() ? "complete" : "incremental") + ", items " + a.touched() + ", "
                 + (System.nanoTime() - t0) / 1_000_000 + " ms, nftables " + nftNanos / 1_000_000 + " ms)");
         return out;
+    }
+
+    private void restoreClusterFile(byte[] before) {
+        if (before == null) {
+            return;
+        }
+        try {
+            AtomicFiles.write(clusterFile, before, null);
+        } catch (IOException e) {
+            events.record("ERROR", node + " config sync: could not restore " + clusterFile + ": " + e.getMessage());
+        }
     }
 
     private List<ConfigSyncState.Effect> failed(ConfigSyncState.Effect.Apply a, String reason) {
@@ -451,7 +592,16 @@ public final class ConfigSync implements AutoCloseable {
                         : Long.toString(p.version().counter())).append(",\"reason\":").append(q(p.reason())).append('}'));
         statusJson = "{\"state\":" + q(st.name()) + ",\"version\":" + v.counter() + ",\"hash\":" + q(v.hash())
                 + ",\"primary\":" + q(primaryName) + ",\"reason\":" + q(reason == null ? "" : reason)
+                + ",\"restart_pending\":" + restartPendingJson()
                 + ",\"peers\":{" + peers + "}}";
+    }
+
+    private String restartPendingJson() {
+        StringBuilder sb = new StringBuilder("[");
+        for (String x : new java.util.TreeSet<>(restartPending)) {
+            sb.append(sb.length() > 1 ? "," : "").append(q(x));
+        }
+        return sb.append(']').toString();
     }
 
     private static String q(String s) {

@@ -96,6 +96,14 @@ public final class NodeDaemon implements AutoCloseable {
     private volatile int publishedPriority;
     public static final String VERSION = "0.1.0";
 
+    private Path clusterFile;
+
+    /** The file the config came from: config sync carries its shared part (the `tandem` item). */
+    public NodeDaemon clusterFile(Path file) {
+        this.clusterFile = file == null ? null : file.toAbsolutePath().normalize();
+        return this;
+    }
+
     public NodeDaemon(ClusterConfig config, String nodeName, EventLog log) {
         this.config = config;
         this.nodeName = nodeName;
@@ -399,7 +407,7 @@ public final class NodeDaemon implements AutoCloseable {
             }
         }
         configSync = new dev.tandem.node.configsync.ConfigSync(nodeName, primary, config.cluster().configSync(),
-                Path.of(config.operator().stateDir(), nodeName + "-config-history"),
+                Path.of(config.operator().stateDir(), nodeName + "-config-history"), clusterFile,
                 (peer, msg) -> channel != null && channel.sendConfig(peer, msg), log::record);
         configSync.start();
     }

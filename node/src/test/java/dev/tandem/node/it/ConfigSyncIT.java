@@ -90,6 +90,14 @@ class ConfigSyncIT {
         Netns.await(what, Duration.ofSeconds(seconds), c);
     }
 
+    private static String read(Path f) {
+        try {
+            return Files.readString(f);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
     private static Path write(String name, String text) throws Exception {
         Path f = lab.runDir().resolve(name);
         Files.writeString(f, text);
@@ -143,6 +151,28 @@ class ConfigSyncIT {
             await("fw2 gets version 4 on return", 20, () -> nft("fw2").contains("udp dport 9999 drop")
                     && req("fw2", "status-json").contains("\"state\":\"IN_SYNC\",\"version\":4"));
             assertThat(pair.log("fw2")).contains("config 4/");
+
+            // the shared part of the cluster file travels; each node's nodes: block stays its own
+            Path f1 = lab.configFile("fw1");
+            Path f2 = lab.configFile("fw2");
+            Files.writeString(f2, Files.readString(f2).replace("nodes:\n", "nodes:\n  # fw2's own values\n"));
+            Files.writeString(f1, Files.readString(f1).replace("preempt: false", "preempt: true  # shared change")
+                    .replace("nodes:\n", "nodes:\n  # fw1's own values\n"));
+            assertThat(req("fw1", "config-commit | it")).startsWith("ok: config 5/");
+            await("fw2's file has the shared change", 10, () -> read(f2).contains("preempt: true  # shared change"));
+            assertThat(read(f2)).contains("# fw2's own values").doesNotContain("fw1's own values");
+            await("fw2 IN_SYNC at 5, restart pending for cluster.preempt", 10, () -> req("fw2", "status-json")
+                    .contains("\"state\":\"IN_SYNC\",\"version\":5"));
+            assertThat(req("fw2", "status-json")).contains("\"restart_pending\":[\"cluster.preempt\"]");
+            assertThat(pair.log("fw2")).contains("changes [cluster.preempt]");
+
+            // a shared part that does not load is refused on the primary; nothing moves
+            String before2 = read(f2);
+            Files.writeString(f1, read(f1).replace("vrid: 51", "vrid: 300"));
+            assertThat(req("fw1", "config-commit | it")).startsWith("error: the cluster file").contains("vrid");
+            assertThat(req("fw1", "config-history")).doesNotContain("\n6 ");
+            Cmd.sleep(300);
+            assertThat(read(f2)).isEqualTo(before2);
         }
     }
 }

@@ -88,7 +88,7 @@ class OperatorOutputsIT {
                     "operator:\n  state_dir: " + lab.runDir() + "/state\n  alerts:\n    webhooks: [{url: 'http://127.0.0.1:"
                             + hook.getAddress().getPort() + "/hook', timeout_ms: 10000}]\n    notify_script: " + notify + "\n");
             assertThat(cfg).contains("notify_script");
-            Files.writeString(lab.configFile(), cfg);
+            lab.writeConfigText(cfg);
             try (TandemPair pair = new TandemPair(lab)) {
                 pair.start("fw1");
                 awaitTrue("fw1 active", 15, () -> lab.active().equals("fw1"));
