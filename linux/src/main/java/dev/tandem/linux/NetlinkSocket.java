@@ -4,10 +4,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** A NETLINK_ROUTE socket with native buffers allocated once; optionally subscribed to groups. */
+/** A netlink socket (NETLINK_ROUTE unless told) with native buffers allocated once; optionally subscribed to groups. */
 final class NetlinkSocket implements AutoCloseable {
     private static final int NETLINK_ROUTE = 0;
+    static final int NETLINK_NETFILTER = 12;
     private static final int BUF = 1 << 16;
+    private static final int MAX_DUMP_DATAGRAMS = 100_000;
 
     final int fd;
     private final Arena arena = Arena.ofShared();
@@ -16,7 +18,11 @@ final class NetlinkSocket implements AutoCloseable {
     private final byte[] heap = new byte[BUF];
 
     NetlinkSocket(int groups, int rcvbuf) {
-        fd = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW, NETLINK_ROUTE);
+        this(NETLINK_ROUTE, groups, rcvbuf);
+    }
+
+    NetlinkSocket(int protocol, int groups, int rcvbuf) {
+        fd = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW, protocol);
         try {
             Libc.setsockoptInt(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUFFORCE, rcvbuf, "SO_RCVBUFFORCE");
             Libc.bind(fd, SockAddr.netlink(arena, groups), "netlink route groups " + groups);
@@ -44,6 +50,39 @@ final class NetlinkSocket implements AutoCloseable {
 
     byte[] data() {
         return heap;
+    }
+
+    /** A dump request and every message of its answer (bounded), or an exception naming the error. */
+    java.util.List<NetlinkMessages.Message> dump(int type, byte[] fixed, int seq) {
+        send(NetlinkMessages.request(type, NetlinkMessages.NLM_F_REQUEST | NetlinkMessages.NLM_F_DUMP, seq, fixed,
+                java.util.List.of()));
+        java.util.List<NetlinkMessages.Message> out = new java.util.ArrayList<>();
+        for (int i = 0; i < MAX_DUMP_DATAGRAMS; i++) {
+            int n = receive(0);
+            if (n == -Errno.EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                throw new NativeException("recv(netlink dump)", -n);
+            }
+            try {
+                for (NetlinkMessages.Message m : NetlinkMessages.split(heap, n)) {
+                    if (m.seq() != seq) {
+                        continue;
+                    }
+                    if (m.type() == NetlinkMessages.NLMSG_DONE) {
+                        return out;
+                    }
+                    if (m.type() == NetlinkMessages.NLMSG_ERROR) {
+                        throw new NativeException("netlink dump " + type, -NetlinkMessages.error(m));
+                    }
+                    out.add(m);
+                }
+            } catch (NetlinkMessages.MalformedMessageException e) {
+                throw new IllegalStateException("malformed netlink dump: " + e.getMessage());
+            }
+        }
+        throw new IllegalStateException("netlink dump did not end after " + MAX_DUMP_DATAGRAMS + " datagrams");
     }
 
     @Override

@@ -207,20 +207,52 @@ public final class Nftables {
         return r.output();
     }
 
-    /** "family name" of every table, in kernel order. */
+    /**
+     * "family name" of every table, in kernel order. Read with one nfnetlink dump of the tables only:
+     * libnftables 1.0.6's "list tables" fetches every rule too (270 ms beside 10,000 rules).
+     */
     public static List<String> tables() {
-        Result r = command("list tables");
-        if (!r.ok()) {
-            throw new NftablesException(errorText(r, null));
-        }
         List<String> out = new ArrayList<>();
-        for (String line : r.output().split("\n")) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length == 3 && f[0].equals("table")) {
-                out.add(f[1] + " " + f[2]);
+        try (NetlinkSocket s = new NetlinkSocket(NetlinkSocket.NETLINK_NETFILTER, 0, 1 << 20)) {
+            // nfgenmsg: family AF_UNSPEC (every family), version 0, resource id 0
+            for (NetlinkMessages.Message m : s.dump(NFT_MSG_GETTABLE, new byte[4], 1)) {
+                if (m.type() != NFT_MSG_NEWTABLE || m.payload().length < 4) {
+                    continue;
+                }
+                String family = family(m.payload()[0] & 0xff);
+                try {
+                    byte[] name = NetlinkMessages.attributes(m.payload(), 4).get(NFTA_TABLE_NAME);
+                    if (family != null && name != null) {
+                        int len = 0;
+                        while (len < name.length && name[len] != 0) {
+                            len++;
+                        }
+                        out.add(family + " " + new String(name, 0, len, java.nio.charset.StandardCharsets.UTF_8));
+                    }
+                } catch (NetlinkMessages.MalformedMessageException e) {
+                    throw new NftablesException("malformed table message from the kernel: " + e.getMessage());
+                }
             }
         }
         return out;
+    }
+
+    private static final int NFNL_SUBSYS_NFTABLES = 10;
+    private static final int NFT_MSG_NEWTABLE = NFNL_SUBSYS_NFTABLES << 8;
+    private static final int NFT_MSG_GETTABLE = (NFNL_SUBSYS_NFTABLES << 8) | 1;
+    private static final int NFTA_TABLE_NAME = 1;
+
+    /** nft's name of an NFPROTO_* family. */
+    private static String family(int nfproto) {
+        return switch (nfproto) {
+            case 1 -> "inet";
+            case 2 -> "ip";
+            case 3 -> "arp";
+            case 5 -> "netdev";
+            case 7 -> "bridge";
+            case 10 -> "ip6";
+            default -> null;
+        };
     }
 
     /** nft's error text ("ruleset:LINE:COLUMN: Error: ...", the line, a caret). */

@@ -128,37 +128,7 @@ public final class Rtnetlink implements AutoCloseable {
     }
 
     private List<NetlinkMessages.Message> dump(int type, byte[] fixed) {
-        int s = ++seq;
-        socket.send(NetlinkMessages.request(type, NetlinkMessages.NLM_F_REQUEST | NetlinkMessages.NLM_F_DUMP, s, fixed,
-                List.of()));
-        List<NetlinkMessages.Message> out = new ArrayList<>();
-        for (int i = 0; i < MAX_REPLIES; i++) {
-            int n = socket.receive(0);
-            if (n == -Errno.EINTR) {
-                continue;
-            }
-            if (n < 0) {
-                throw new NativeException("recv(netlink dump)", -n);
-            }
-            try {
-                for (NetlinkMessages.Message m : NetlinkMessages.split(socket.data(), n)) {
-                    if (m.seq() != s) {
-                        continue;
-                    }
-                    if (m.type() == NetlinkMessages.NLMSG_DONE) {
-                        return out;
-                    }
-                    if (m.type() == NetlinkMessages.NLMSG_ERROR) {
-                        int err = -NetlinkMessages.error(m);
-                        throw new NativeException("netlink dump " + type, err);
-                    }
-                    out.add(m);
-                }
-            } catch (NetlinkMessages.MalformedMessageException e) {
-                throw new IllegalStateException("malformed netlink dump: " + e.getMessage());
-            }
-        }
-        throw new IllegalStateException("netlink dump did not end after " + MAX_REPLIES + " datagrams");
+        return socket.dump(type, fixed, ++seq);
     }
 
     static String text(byte[] a) {

@@ -115,6 +115,24 @@ class NftablesTest {
     }
 
     @Test
+    void tablesOfEveryFamilyAreNamedAsNftNamesThem() {
+        reset();
+        in(ns, () -> {
+            Nftables.apply("table ip a {\n}\ntable ip6 b {\n}\ntable inet c {\n}\ntable arp d {\n}\n"
+                    + "table bridge e {\n}\ntable netdev f {\n}\n");
+            return null;
+        });
+        java.util.List<String> byNft = new java.util.ArrayList<>();
+        for (String line : in(ns, () -> Nftables.run("list tables", false).output()).split("\n")) {
+            if (line.startsWith("table ")) {
+                byNft.add(line.substring(6).trim());
+            }
+        }
+        assertThat(byNft).hasSize(6);
+        assertThat(in(ns, Nftables::tables)).containsExactlyInAnyOrderElementsOf(byNft);
+    }
+
+    @Test
     void replaceKeepsTandemsOwnTables() {
         reset();
         in(ns, () -> {

@@ -92,6 +92,21 @@ class HealthMonitorIT {
     }
 
     @Test
+    void theFirewallTableGoneIsAFaultOfTheSelfCheck() {
+        try (TandemPair pair = new TandemPair(lab)) {
+            startPair(pair);
+            try {
+                Cmd.in(lab.ns("fw1"), "nft", "delete", "table", "inet", "tandem_fw");
+                awaitTrue("fw2 active", 6, () -> lab.active().equals("fw2"));
+                awaitTrue("fw1 in FAULT naming the table", 3, () -> status("fw1").contains("\"state\":\"FAULT\"")
+                        && pair.log("fw1").contains("nftables table inet tandem_fw not loaded"));
+            } finally {
+                Cmd.in(lab.ns("fw1"), "nft", "-f", lab.runDir().resolve("ruleset.nft").toString());
+            }
+        }
+    }
+
+    @Test
     void serverUnreachableFromBothMovesNothing() {
         try (TandemPair pair = new TandemPair(lab)) {
             startPair(pair);
