@@ -48,6 +48,9 @@ public final class PeerChannel implements AutoCloseable {
         /** A connection to {@code peer} came up (on any path). */
         default void connected(String peer) {}
 
+        /** The last connection to {@code peer} (on every path) closed. */
+        default void disconnected(String peer) {}
+
         /** A complete configuration sync message from {@code peer} (reassembled from CONFIG frames). */
         default void config(String peer, String message) {}
 
@@ -286,6 +289,9 @@ public final class PeerChannel implements AutoCloseable {
             if (open) {
                 sink.event("WARNING", "channel: " + path + " link to " + peer + " disconnected: " + reason);
                 sink.input(new Input.ChannelClosed(peer, path, reason));
+                if (conns.keySet().stream().noneMatch(k -> k.startsWith(peer + "/"))) {
+                    sink.disconnected(peer);
+                }
             }
         }
     }

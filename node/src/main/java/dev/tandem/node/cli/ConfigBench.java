@@ -79,8 +79,10 @@ final class ConfigBench {
                 String applied = pair.log("fw2").lines().filter(l -> l.contains("config " + target + "/")
                         && l.contains(" applied (")).reduce((a, b) -> b).orElse("");
                 int at = applied.indexOf(" applied (");
-                out.printf(Locale.ROOT, "run %d: version %d on fw2 after %.0f ms (fw1 check + apply + record %.0f ms; fw2%s)%n",
-                        r, target, ms, (t1 - t0) / 1e6, at < 0 ? ": no apply line in its log" : applied.substring(at));
+                int semi = answer.indexOf("; read ");
+                out.printf(Locale.ROOT, "run %d: version %d on fw2 after %.0f ms (fw1 answered after %.0f ms: %s; fw2%s)%n",
+                        r, target, ms, (t1 - t0) / 1e6, semi < 0 ? "" : answer.substring(semi + 2).strip(),
+                        at < 0 ? ": no apply line in its log" : applied.substring(at));
             }
             String listed = Cmd.in(lab.ns("fw2"), "nft", "list", "chain", "inet", "tandem_fw", "bench");
             long count = listed.lines().filter(l -> l.contains("counter")).count();

@@ -391,7 +391,9 @@ public final class ConfigSync implements AutoCloseable {
     }
 
     private String commitNow(String who, String rulesetText) throws Refused, IOException {
+        long t0 = System.nanoTime();
         ConfigBundle next = readBundle(rulesetText);
+        long t1 = System.nanoTime();
         if (next.hash().equals(state.bundle().hash())) {
             return "no change: " + state.version() + "\n";
         }
@@ -408,11 +410,16 @@ public final class ConfigSync implements AutoCloseable {
                 AtomicFiles.write(Path.of(cfg.ruleset()), rulesetText.getBytes(StandardCharsets.UTF_8), null);
             }
         }
+        long t2 = System.nanoTime();
         ConfigVersion before = state.version();
         effects(state.commit(System.nanoTime(), next));
+        long t3 = System.nanoTime();
         record();
         noteRestart(state.version(), next);
-        String msg = "config " + state.version() + " committed by " + who + " (was " + before + ")";
+        long t4 = System.nanoTime();
+        String msg = "config " + state.version() + " committed by " + who + " (was " + before + "; read "
+                + (t1 - t0) / 1_000_000 + " ms, nftables " + (t2 - t1) / 1_000_000 + " ms, offered "
+                + (t3 - t2) / 1_000_000 + " ms, recorded " + (t4 - t3) / 1_000_000 + " ms)";
         events.record("INFO", node + " " + msg);
         return msg + "\n";
     }

@@ -474,6 +474,13 @@ public final class NodeDaemon implements AutoCloseable {
             }
 
             @Override
+            public void disconnected(String peer) {
+                if (configSync != null) {
+                    configSync.peerLost(peer);
+                }
+            }
+
+            @Override
             public void config(String peer, String message) {
                 if (configSync != null) {
                     configSync.received(peer, message);
