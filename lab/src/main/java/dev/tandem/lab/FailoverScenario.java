@@ -18,6 +18,7 @@ public final class FailoverScenario {
             pair.start("fw1");
             await("fw1 active", 15_000, () -> lab.active().equals("fw1"), pair);
             pair.start("fw2");
+            await("fw2 ready as the backup", 30_000, () -> pair.ready("fw2"), pair);
             Cmd.sleep(1500); // fw2 settles as backup
             if (!lab.active().equals("fw1")) {
                 throw new LabException("after fw2 started, the VIP holder is " + lab.active() + ", not fw1\n"

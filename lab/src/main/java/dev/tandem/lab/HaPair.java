@@ -18,6 +18,15 @@ public interface HaPair extends AutoCloseable {
 
     boolean running(String fw);
 
+    /**
+     * fw runs as the backup and could take over now (for Tandem: PASSIVE, with its session copy
+     * complete when session sync is on). Benches wait for it before the fault: a JVM that is still
+     * starting on a busy machine is not a failover to measure.
+     */
+    default boolean ready(String fw) {
+        return running(fw);
+    }
+
     /** Kills whatever still runs. */
     @Override
     void close();

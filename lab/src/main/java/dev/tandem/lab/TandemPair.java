@@ -37,6 +37,12 @@ public final class TandemPair extends ProcessPair {
      * NODE_JVM plus the options in the environment variable TANDEM_LAB_NODE_JVM (space-separated; later
      * options win), e.g. "-XX:SoftMaxHeapSize=512m -Xmx1g" to try the daemons with a larger heap.
      */
+    @Override
+    public boolean ready(String fw) {
+        String s = ControlClient.statusJson(lab, fw);
+        return running(fw) && s.contains("\"state\":\"PASSIVE\"") && !s.contains("BULK_SYNC");
+    }
+
     public static List<String> nodeJvm() {
         String extra = System.getenv("TANDEM_LAB_NODE_JVM");
         if (extra == null || extra.isBlank()) {
