@@ -1,12 +1,10 @@
 package dev.tandem.node.daemon;
 
+import dev.tandem.linux.Nftables;
 import dev.tandem.core.ha.InstanceSpec;
 import dev.tandem.core.net.Cidr;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * VRRP accept mode off (RFC 5798 §6.1): the master must not accept packets addressed to the VIPs it
@@ -15,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * while the VIP is on one of its interfaces. Forwarded traffic (the firewall's job, including
  * replies to SNAT on the VIP, which are de-NATed before input) is not touched.
  *
- * <p>Applied with the `nft` program for now; the libnftables binding comes with config sync.
+ * <p>Applied through libnftables (one transaction).
  */
 final class AcceptModeRules {
     static final String TABLE = "tandem_accept";
@@ -43,34 +41,18 @@ final class AcceptModeRules {
         return b.append("  }\n}\n").toString();
     }
 
+    /** Replaces the table in one transaction (declared, deleted and made again: no window without it). */
     static void install(List<InstanceSpec> instances) {
-        remove();
-        nft(ruleset(instances), true);
+        try {
+            Nftables.apply("table inet " + TABLE + "\ndelete table inet " + TABLE + "\n" + ruleset(instances));
+        } catch (Nftables.NftablesException e) {
+            throw new IllegalStateException("nftables refused the accept-mode rules: " + e.getMessage());
+        }
     }
 
     static void remove() {
-        nft("delete table inet " + TABLE + "\n", false);
-    }
-
-    private static void nft(String script, boolean mustWork) {
-        try {
-            Process p = new ProcessBuilder("nft", "-f", "-").redirectErrorStream(true).start();
-            p.getOutputStream().write(script.getBytes(StandardCharsets.UTF_8));
-            p.getOutputStream().close();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IllegalStateException("nft did not finish within 10 s");
-            }
-            if (mustWork && p.exitValue() != 0) {
-                throw new IllegalStateException("nft refused the accept-mode rules: " + out.trim());
-            }
-        } catch (IOException e) {
-            if (mustWork) {
-                throw new IllegalStateException("accept: false needs the nft program: " + e.getMessage());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (Nftables.tables().contains("inet " + TABLE)) {
+            Nftables.apply("delete table inet " + TABLE + "\n");
         }
     }
 }
