@@ -22,7 +22,9 @@ import org.junit.jupiter.api.Test;
  * they come: while fw2 is passive its conntrack table already holds fw1's flows (with their NAT), a
  * session created and destroyed on fw1 appears and disappears in fw2's table, an entry of fw2's own
  * is never touched, and TCP and UDP flows through the SNAT ruleset survive a crash of fw1 with no
- * packet dropped for lack of a session.
+ * packet dropped for lack of a session. Then failback with preemption: fw1 comes back with the stale
+ * entries of before its crash, replaces them with fw2's sessions and takes over without a drop; fw2,
+ * passive again, has its entries (which carried traffic) recreated by fw1's bulk.
  */
 class DirectSessionSyncIT {
     static final int TCP = 200;
@@ -72,6 +74,11 @@ class DirectSessionSyncIT {
                 .count();
     }
 
+    private static String detail(String status) {
+        Matcher m = Pattern.compile("\"session_sync_detail\":\\{[^}]*}").matcher(status);
+        return m.find() ? m.group() : "no session_sync_detail in " + status;
+    }
+
     private boolean holds(String fw, String... filter) {
         return conntrack(fw, filter).lines().anyMatch(l -> l.startsWith("tcp") || l.startsWith("udp"));
     }
@@ -79,7 +86,7 @@ class DirectSessionSyncIT {
     @Test
     void thePassivesKernelHoldsTheActivesSessionsAndFlowsSurviveACrash() throws Exception {
         FailoverScenario.reset(lab);
-        lab.writeConfig(LabConfig.of("default").withSessionMode("direct"));
+        lab.writeConfig(LabConfig.of("default").withSessionMode("direct").withPreempt(true, 3000));
         // an entry of fw2's own, never synced: direct mode must leave it alone
         String[] own = {"-p", "udp", "-s", "192.0.2.10", "-d", "192.0.2.20", "--sport", "5000", "--dport", "5001"};
         Cmd.in(lab.ns("fw2"), "conntrack", "-I", "-p", "udp", "-s", "192.0.2.10", "-d", "192.0.2.20", "--sport", "5000",
@@ -132,8 +139,37 @@ class DirectSessionSyncIT {
                 assertThat(pair.log("fw2")).contains("direct mode: the kernel already holds the synced sessions");
                 assertThat(holds("fw2", own)).as("fw2's own entry, after the takeover").isTrue();
                 pair.log("fw2").lines().filter(l -> l.contains("direct mode")).forEach(l -> System.out.println("fw2: " + l));
-                Matcher detail = Pattern.compile("\"session_sync_detail\":\\{[^}]*}").matcher(status("fw2"));
-                System.out.println("fw2: " + (detail.find() ? detail.group() : "no session_sync_detail"));
+                System.out.println("fw2 after the takeover: " + detail(status("fw2")));
+
+                // failback: fw1 returns with the entries it had before the crash (stale: old TCP windows),
+                // gets fw2's bulk into its kernel (replacing them), preempts after the hold
+                lab.restoreDataPlane("fw1");
+                for (String l : lab.firewallLinks()) {
+                    lab.setLink("fw1", l, true);
+                }
+                Cmd.sleep(300);
+                lab.resetNoSessionDrops("fw1");
+                pair.start("fw1");
+                Netns.await("fw1 preempts", Duration.ofSeconds(20), () -> lab.active().equals("fw1"),
+                        () -> "fw1: " + status("fw1") + "\n" + pair.log("fw1"));
+                long back = System.nanoTime();
+                String fw1 = status("fw1");
+                assertThat(figure(fw1, "replaced")).as("stale entries fw1 replaced: " + detail(fw1)).isGreaterThanOrEqualTo(TCP);
+                Cmd.sleep(3000);
+                assertThat(flows.broken()).as(flows.errors().toString()).isZero();
+                assertThat(flows.aliveSince(back + 1_500_000_000L)).as("TCP flows after the failback").isEqualTo(TCP);
+                assertThat(flows.udpAliveSince(back + 1_500_000_000L)).as("UDP flows after the failback").isEqualTo(UDP);
+                assertThat(lab.noSessionDrops("fw1")).as("packets fw1 dropped for lack of a session").isZero();
+                System.out.println("fw1 after the failback: " + detail(status("fw1")));
+
+                // fw2 forwarded the flows while active: passive again, it has fw1's bulk recreate every session
+                Netns.await("fw2 passive, SYNCED again, its entries replaced", Duration.ofSeconds(20),
+                        () -> status("fw2").contains("\"session_sync\":\"SYNCED\"") && figure(status("fw2"), "replaced") >= TCP,
+                        () -> detail(status("fw2")));
+                assertThat(natedFlows("fw2")).isGreaterThanOrEqualTo(TCP);
+                assertThat(figure(status("fw2"), "failures")).isZero();
+                assertThat(holds("fw2", own)).as("fw2's own entry, after the failback").isTrue();
+                System.out.println("fw2 after the failback: " + detail(status("fw2")));
             }
         } finally {
             lab.restoreDataPlane("fw1");
