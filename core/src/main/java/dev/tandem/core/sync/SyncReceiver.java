@@ -31,9 +31,9 @@ public final class SyncReceiver {
      * A write into the node's kernel (direct mode). CREATE: a session the kernel does not hold from us
      * (an entry already there for the flow is stale, e.g. with TCP windows of a time this node
      * forwarded it, and must be replaced); UPDATE: one we wrote before (absent: it ended in the kernel,
-     * create it again); DELETE: one we wrote before, value being what we wrote.
+     * create it again); DELETE: one we wrote before, value being what we wrote. key: the session's key.
      */
-    public record KernelWrite(Kind kind, byte[] value) {
+    public record KernelWrite(Kind kind, byte[] key, byte[] value) {
         public enum Kind { CREATE, UPDATE, DELETE }
     }
 
@@ -208,7 +208,7 @@ public final class SyncReceiver {
         if (prev != null && prev.kind() != KernelWrite.Kind.UPDATE && kind == KernelWrite.Kind.UPDATE) {
             kind = KernelWrite.Kind.CREATE;
         }
-        kernelWrites.put(k, new KernelWrite(kind, value));
+        kernelWrites.put(k, new KernelWrite(kind, k.bytes(), value));
     }
 
     /** Forgets sessions whose own timeout passed without a refresh; returns how many. */

@@ -49,7 +49,7 @@ class KernelSessionWriterIT {
     }
 
     private static KernelWrite w(Kind kind, ConntrackEntry e) {
-        return new KernelWrite(kind, SessionCodec.value(e));
+        return new KernelWrite(kind, SessionCodec.key(e), SessionCodec.value(e));
     }
 
     /** The kernel's entry for e's flow, or null. */
@@ -126,7 +126,7 @@ class KernelSessionWriterIT {
                 KernelSessionWriter.Outcome o = kw.write(List.of(w(Kind.UPDATE, unassured), w(Kind.CREATE, tcp(20005, 0))));
                 assertThat(o.failed()).isEqualTo(1);
                 assertThat(o.written()).isEqualTo(1);
-                kw.write(List.of(w(Kind.UPDATE, unassured), new KernelWrite(Kind.CREATE, new byte[] {1, 2, 3})));
+                kw.write(List.of(w(Kind.UPDATE, unassured), new KernelWrite(Kind.CREATE, new byte[] {1}, new byte[] {1, 2, 3})));
                 assertThat(kw.failed()).isEqualTo(3);
                 assertThat(warnings).as("one warning within ten seconds").hasSize(1);
                 assertThat(warnings.getFirst()).contains("EBUSY");
