@@ -43,7 +43,9 @@ import javax.net.ssl.SSLSocket;
  * control link as fallback), mutual TLS 1.3 like the channel. While not active it accepts the
  * active's stream into the external cache (core {@link SyncReceiver}), and on takeover
  * {@link #commit()} writes the cache into the kernel in large batches — the HA loop calls it
- * before it adds the addresses.
+ * before it adds the addresses. In direct mode (cluster.sessions.mode) the passive also writes every
+ * change into its own kernel as it receives it ({@link KernelSessionWriter}), so commit() has only
+ * what is pending left to write.
  *
  * <p>One thread (the sync loop) owns the sender and receiver; readers, the event reader and
  * connectors hand it work through a bounded queue. Nothing here runs on the HA loop except commit().
