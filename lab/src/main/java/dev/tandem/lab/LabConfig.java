@@ -10,45 +10,54 @@ import java.nio.file.Path;
  *                 (weight 100: the interface svc0 exists in the firewall's namespace), and the
  *                 self-checks (IP forwarding, ruleset table inet tandem_fw)
  * @param holdDownMs monitor fail hold down: time in FAULT before PASSIVE (3 s here, 1 min in production)
+ * @param sessionMode cluster.sessions.mode: cache (the default) or direct
  */
 public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, boolean accept, boolean links,
-                        boolean monitors, long holdDownMs, boolean sessions) {
+                        boolean monitors, long holdDownMs, boolean sessions, String sessionMode) {
 
     public LabConfig {
         if (!profile.equals("default") && !profile.equals("aggressive")) {
             throw new LabException("profile must be default or aggressive, got '" + profile + "'");
         }
+        if (!sessionMode.equals("cache") && !sessionMode.equals("direct")) {
+            throw new LabException("session mode must be cache or direct, got '" + sessionMode + "'");
+        }
     }
 
     public static LabConfig of(String profile) {
-        return new LabConfig(profile, false, 1000, true, true, true, 3000, true);
+        return new LabConfig(profile, false, 1000, true, true, true, 3000, true, "cache");
     }
 
     public LabConfig withPreempt(boolean on, long holdMs) {
-        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions);
+        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions, sessionMode);
     }
 
     /** VRRP accept mode: false makes the active drop packets addressed to the VIPs. */
     public LabConfig withAccept(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions);
+        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions, sessionMode);
     }
 
     /** Control link (10.10.3.0/30) and backup link over the data link (10.10.4.0/30): on by default. */
     public LabConfig withLinks(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions, sessionMode);
     }
 
     public LabConfig withMonitors(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions, sessionMode);
     }
 
     public LabConfig withHoldDownMs(long ms) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions, sessionMode);
     }
 
     /** Session sync over the data link (10.10.4.0/30): on by default. */
     public LabConfig withSessions(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on, sessionMode);
+    }
+
+    /** cluster.sessions.mode: cache or direct. */
+    public LabConfig withSessionMode(String mode) {
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, mode);
     }
 
     public int advertIntervalMs() {
@@ -86,7 +95,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   timers: {preemption_hold_ms: %d, monitor_fail_hold_down_ms: %d}
                   run_dir: %s
                   security: {mode: tls, pki_dir: %s/pki}
-                  sessions: {enabled: %s}
+                  sessions: {enabled: %s, mode: %s}
                   config_sync: {enabled: %s, ruleset: %s/ruleset.nft}
                 virtual_groups:
                   - name: vg1
@@ -100,7 +109,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                 %snodes:
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
-                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, links, runDir,
+                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, sessionMode, links, runDir,
                 runDir, monitorsYaml,
                 links ? ", control: 10.10.3.1, backup: 10.10.4.1, data: 10.10.4.1" : "", (monitors ? ", path_sources: {server: 10.10.2.1}" : "")
                         + management(apiPort1, hostNetns),

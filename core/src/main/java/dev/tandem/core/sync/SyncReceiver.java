@@ -3,6 +3,7 @@ package dev.tandem.core.sync;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -10,6 +11,13 @@ import java.util.Map;
  * A passive node's side of session sync: the external cache of the active's sessions, each kept
  * until its own timeout unless refreshed. Applies batches in order; a gap or an unknown stream
  * makes it ask the sender to resume (resend or bulk). Pure: time comes with every call.
+ *
+ * <p>In direct mode ({@link #direct(int)}) it also records what the node must write into its own
+ * kernel so that the kernel holds what the cache holds: every applied change as a {@link KernelWrite},
+ * taken by the owner with {@link #takeKernelWrites()} after every message. Only sessions that came
+ * through the sync are ever written or deleted: a delete is recorded only for a key the cache held
+ * (a destroy from the active, or a session absent from a completed bulk), never for anything else in
+ * the kernel. Expiry records nothing: the kernel entry has the same timeout and ends by itself.
  */
 public final class SyncReceiver {
     private static final long NS = 1_000_000_000L;
@@ -19,7 +27,25 @@ public final class SyncReceiver {
 
     private record Cached(byte[] value, long expiresAt) {}
 
+    /**
+     * A write into the node's kernel (direct mode). CREATE: a session the kernel does not hold from us
+     * (an entry already there for the flow is stale, e.g. with TCP windows of a time this node
+     * forwarded it, and must be replaced); UPDATE: one we wrote before (absent: it ended in the kernel,
+     * create it again); DELETE: one we wrote before, value being what we wrote. key: the session's key.
+     */
+    public record KernelWrite(Kind kind, byte[] key, byte[] value) {
+        public enum Kind { CREATE, UPDATE, DELETE }
+    }
+
     private final int maxEntries;
+    private final boolean direct;
+    // direct mode: the latest write per key since the owner last took them; keys are sessions of the
+    // cache or ones just deleted from it, and the owner empties it after every message (bounded by
+    // the cache plus one message, or one bulk's deletions)
+    private final Map<SessionKey, KernelWrite> kernelWrites = new LinkedHashMap<>();
+    // direct mode: the kernel may hold entries for the cached flows that we did not write (start, or
+    // this node forwarded them while active): the next bulk writes every session as a CREATE
+    private boolean kernelUnknown = true;
     private Map<SessionKey, Cached> cache = new HashMap<>();
     private Map<SessionKey, Cached> staging;
     private long epoch = -1;
@@ -30,10 +56,52 @@ public final class SyncReceiver {
     private long gaps;
 
     public SyncReceiver(int maxEntries) {
+        this(maxEntries, false);
+    }
+
+    private SyncReceiver(int maxEntries, boolean direct) {
         if (maxEntries < 1) {
             throw new IllegalArgumentException("cache size must be positive");
         }
         this.maxEntries = maxEntries;
+        this.direct = direct;
+    }
+
+    /** A receiver that also records the kernel writes of direct mode. */
+    public static SyncReceiver direct(int maxEntries) {
+        return new SyncReceiver(maxEntries, true);
+    }
+
+    public boolean isDirect() {
+        return direct;
+    }
+
+    /**
+     * Direct mode: the kernel's copy of the synced sessions can no longer be trusted (this node was
+     * active and forwarded them: their entries have live TCP windows). Drops the stream's position so
+     * that the next message asks for a bulk, whose sessions are then all written as CREATE.
+     */
+    public void forgetKernel() {
+        kernelUnknown = true;
+        complete = false;
+        epoch = -1;
+        lastSeq = 0;
+        staging = null;
+    }
+
+    /** Direct mode: the kernel writes recorded since the last call (one per session, the latest). */
+    public List<KernelWrite> takeKernelWrites() {
+        if (kernelWrites.isEmpty()) {
+            return List.of();
+        }
+        List<KernelWrite> l = new ArrayList<>(kernelWrites.values());
+        kernelWrites.clear();
+        return l;
+    }
+
+    /** Direct mode: kernel writes not taken yet. */
+    public int pendingKernelWrites() {
+        return kernelWrites.size();
     }
 
     public State state() {
@@ -53,12 +121,15 @@ public final class SyncReceiver {
             case SyncMessage.Batch b when b.bulk() -> {
                 if (staging != null) {
                     for (SessionChange c : b.changes()) {
-                        apply(staging, now, c);
+                        apply(staging, now, c, false);
                     }
                 }
             }
             case SyncMessage.BulkEnd e -> {
                 if (staging != null) {
+                    if (direct) {
+                        recordBulk(cache, staging);
+                    }
                     cache = staging;
                     staging = null;
                     epoch = e.epoch();
@@ -85,7 +156,7 @@ public final class SyncReceiver {
                     break;
                 }
                 for (SessionChange c : b.changes()) {
-                    apply(cache, now, c);
+                    apply(cache, now, c, direct);
                 }
                 lastSeq = b.seq();
                 replies.add(new SyncMessage.Ack(epoch, lastSeq));
@@ -95,19 +166,49 @@ public final class SyncReceiver {
         return replies;
     }
 
-    private void apply(Map<SessionKey, Cached> m, long now, SessionChange c) {
+    private void apply(Map<SessionKey, Cached> m, long now, SessionChange c, boolean record) {
         SessionKey k = new SessionKey(c.key());
         if (c.isDelete()) {
-            m.remove(k);
+            Cached old = m.remove(k);
+            if (record && old != null) {
+                record(k, KernelWrite.Kind.DELETE, old.value());
+            }
             applied++;
             return;
         }
-        if (m.size() >= maxEntries && !m.containsKey(k)) {
+        Cached old = m.get(k);
+        if (m.size() >= maxEntries && old == null) {
             dropped++; // bounded: a table larger than the cache loses its newest sessions, counted
             return;
         }
         m.put(k, new Cached(c.value(), now + c.timeoutSeconds() * NS));
+        if (record) {
+            record(k, old == null || kernelUnknown ? KernelWrite.Kind.CREATE : KernelWrite.Kind.UPDATE, c.value());
+        }
         applied++;
+    }
+
+    /** A completed bulk replaces old: delete what it no longer has, write everything it has. */
+    private void recordBulk(Map<SessionKey, Cached> old, Map<SessionKey, Cached> bulk) {
+        for (Map.Entry<SessionKey, Cached> e : old.entrySet()) {
+            if (!bulk.containsKey(e.getKey())) {
+                record(e.getKey(), KernelWrite.Kind.DELETE, e.getValue().value());
+            }
+        }
+        for (Map.Entry<SessionKey, Cached> e : bulk.entrySet()) {
+            boolean ours = !kernelUnknown && old.containsKey(e.getKey());
+            record(e.getKey(), ours ? KernelWrite.Kind.UPDATE : KernelWrite.Kind.CREATE, e.getValue().value());
+        }
+        kernelUnknown = false;
+    }
+
+    /** Keeps the latest write per session; an UPDATE after a CREATE not yet done stays a CREATE. */
+    private void record(SessionKey k, KernelWrite.Kind kind, byte[] value) {
+        KernelWrite prev = kernelWrites.get(k);
+        if (prev != null && prev.kind() != KernelWrite.Kind.UPDATE && kind == KernelWrite.Kind.UPDATE) {
+            kind = KernelWrite.Kind.CREATE;
+        }
+        kernelWrites.put(k, new KernelWrite(kind, k.bytes(), value));
     }
 
     /** Forgets sessions whose own timeout passed without a refresh; returns how many. */

@@ -23,11 +23,25 @@ class SessionSyncSimTest {
     record InFlight(long at, SyncMessage m) {}
 
     static String run(long seed) {
+        return run(seed, false);
+    }
+
+    /**
+     * direct: the receiver records kernel writes, replayed onto a model kernel after every message;
+     * now and then the node "was active" (forgetKernel: every entry it holds becomes stale, and it has
+     * one entry of its own). Invariants: an update never lands on a stale or absent entry, the node's own
+     * entry is never touched, and once quiet the kernel (without it) equals the table.
+     */
+    static String run(long seed, boolean direct) {
         SplittableRandom r = new SplittableRandom(seed);
         SyncSender.Config cfg = new SyncSender.Config(1 + r.nextInt(64), 2000, r.nextLong(0, 3 * MS),
                 1 + r.nextInt(40), r.nextBoolean() ? 0 : 20_000, 5000);
         SyncSender s = new SyncSender(cfg, 1000 + seed);
-        SyncReceiver rc = new SyncReceiver(1_000_000);
+        SyncReceiver rc = direct ? SyncReceiver.direct(1_000_000) : new SyncReceiver(1_000_000);
+        Map<SessionKey, byte[]> kernel = new HashMap<>();
+        java.util.Set<SessionKey> stale = new java.util.HashSet<>();
+        SessionKey own = new SessionKey("own entry".getBytes());
+        List<String> violations = new ArrayList<>();
         Map<ByteBuffer, byte[]> table = new HashMap<>();
         List<ByteBuffer> keys = new ArrayList<>();
         ArrayDeque<InFlight> toPeer = new ArrayDeque<>();
@@ -83,6 +97,33 @@ class SessionSyncSimTest {
                 for (SyncMessage reply : rc.received(now, toPeer.poll().m)) {
                     toActive.add(new InFlight(now + delay, reply));
                 }
+                for (SyncReceiver.KernelWrite w : direct ? rc.takeKernelWrites() : List.<SyncReceiver.KernelWrite>of()) {
+                    SessionKey k = new SessionKey(w.key());
+                    if (k.equals(own)) {
+                        violation(violations, "wrote the node's own entry");
+                    }
+                    switch (w.kind()) {
+                        case CREATE -> {
+                            kernel.put(k, w.value()); // replaces a stale entry
+                            stale.remove(k);
+                        }
+                        case UPDATE -> {
+                            if (!kernel.containsKey(k) || stale.contains(k)) {
+                                violation(violations, "update of a session the kernel holds " + (stale.contains(k) ? "stale" : "not"));
+                            }
+                            kernel.put(k, w.value());
+                        }
+                        case DELETE -> {
+                            kernel.remove(k);
+                            stale.remove(k);
+                        }
+                    }
+                }
+            }
+            if (direct && chaos && r.nextInt(8_000) == 0) {
+                rc.forgetKernel(); // this node was active for a while: what it holds carried traffic
+                stale.addAll(kernel.keySet());
+                kernel.put(own, "own".getBytes());
             }
             for (int guard = 0; !outs.isEmpty() && guard < 100; guard++) {
                 List<SyncSender.Out> next = new ArrayList<>();
@@ -112,6 +153,22 @@ class SessionSyncSimTest {
             }
         }
         Map<SessionKey, byte[]> got = rc.snapshot();
+        if (!violations.isEmpty()) {
+            return "seed " + seed + ": " + violations.size() + " kernel write violation(s) (up to 100 kept), first: " + violations.getFirst();
+        }
+        if (direct) {
+            if (kernel.containsKey(own) && !java.util.Arrays.equals(kernel.remove(own), "own".getBytes())) {
+                return "seed " + seed + ": the node's own entry changed";
+            }
+            if (!kernel.keySet().equals(got.keySet())) {
+                return "seed " + seed + ": the kernel holds " + kernel.size() + " synced sessions, the cache " + got.size();
+            }
+            for (Map.Entry<SessionKey, byte[]> e : got.entrySet()) {
+                if (!java.util.Arrays.equals(kernel.get(e.getKey()), e.getValue())) {
+                    return "seed " + seed + ": a session differs between kernel and cache";
+                }
+            }
+        }
         if (rc.state() != SyncReceiver.State.SYNCED) {
             return "seed " + seed + ": receiver not SYNCED at the end";
         }
@@ -126,6 +183,13 @@ class SessionSyncSimTest {
         return null;
     }
 
+    /** Keeps the first 100 (a broken receiver makes millions). */
+    private static void violation(List<String> violations, String what) {
+        if (violations.size() < 100) {
+            violations.add(what);
+        }
+    }
+
     @Test
     void theCacheEqualsTheTableOnceTheNetworkIsQuiet() {
         long seeds = Long.getLong("tandem.sync.seeds", 60);
@@ -137,6 +201,19 @@ class SessionSyncSimTest {
             }
         }
         assertThat(failures).as("replay one: -Dtandem.sync.seeds and run(seed)").isEmpty();
+    }
+
+    @Test
+    void directModeKeepsTheKernelEqualToTheCacheAndNeverUpdatesAStaleEntry() {
+        long seeds = Long.getLong("tandem.sync.seeds", 20);
+        List<String> failures = new ArrayList<>();
+        for (long seed = 1; seed <= seeds; seed++) {
+            String f = run(seed, true);
+            if (f != null) {
+                failures.add(f);
+            }
+        }
+        assertThat(failures).as("replay one: -Dtandem.sync.seeds and run(seed, true)").isEmpty();
     }
 
     @Test

@@ -59,8 +59,17 @@ public record ClusterSettings(
 
     /** Session sync (SPEC §4). port 0: channel_port + 1. */
     /** ignore: networks whose flows (original source or destination inside) are not synced. */
+    /** mode: CACHE keeps the peer's sessions in the external cache until takeover; DIRECT writes them into the kernel as they come. */
     public record SessionSyncConfig(boolean enabled, int port, java.util.Set<Integer> protocols, int maxEntries,
-                                    long maxChangesPerSecond, java.util.List<dev.tandem.core.net.Cidr> ignore) {
+                                    long maxChangesPerSecond, java.util.List<dev.tandem.core.net.Cidr> ignore, Mode mode) {
+        /** cluster.sessions.mode */
+        public enum Mode { CACHE, DIRECT }
+
+        public SessionSyncConfig(boolean enabled, int port, java.util.Set<Integer> protocols, int maxEntries,
+                                 long maxChangesPerSecond, java.util.List<dev.tandem.core.net.Cidr> ignore) {
+            this(enabled, port, protocols, maxEntries, maxChangesPerSecond, ignore, Mode.CACHE);
+        }
+
         public static SessionSyncConfig off() {
             return new SessionSyncConfig(false, 0, java.util.Set.of(6, 17, 1, 58), 1_000_000, 0, java.util.List.of());
         }

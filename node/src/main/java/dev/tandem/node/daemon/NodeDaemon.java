@@ -217,7 +217,8 @@ public final class NodeDaemon implements AutoCloseable {
                 + ",\"intervals\":{\"advert_ms\":" + c.advertIntervalMs() + ",\"heartbeat_ms\":" + c.heartbeatIntervalMs()
                 + ",\"hello_ms\":" + c.helloIntervalMs() + "},\"config_sync\":"
                 + (configSync == null ? "{\"state\":\"OFF\"}" : configSync.statusJson())
-                + ",\"session_sync\":" + StatusReport.q(sessionSync == null ? "OFF" : sessionSync.state()) + ",";
+                + ",\"session_sync\":" + StatusReport.q(sessionSync == null ? "OFF" : sessionSync.state())
+                + (sessionSync == null ? "" : ",\"session_sync_detail\":" + sessionSync.statusJson()) + ",";
         return extra + StatusReport.json(status(), role(), recentEvents(20), droppedInputs(), channelStatus()).substring(1);
     }
 
@@ -550,10 +551,12 @@ public final class NodeDaemon implements AutoCloseable {
                 ? Pki.context(Path.of(config.cluster().pkiDir()), nodeName) : null;
         int port = sc.port() != 0 ? sc.port() : config.cluster().channelPort() + 1;
         sessionSync = new dev.tandem.node.sync.SessionSync(new dev.tandem.node.sync.SessionSync.Settings(nodeName, tls,
-                port, local, peers, sc.protocols(), own, sc.maxEntries(), sc.maxChangesPerSecond(), sc.ignore()),
+                port, local, peers, sc.protocols(), own, sc.maxEntries(), sc.maxChangesPerSecond(), sc.ignore(),
+                sc.mode() == dev.tandem.node.config.ClusterSettings.SessionSyncConfig.Mode.DIRECT),
                 log::record, this::offer);
         sessionSync.start();
-        log.record("INFO", nodeName + ": session sync on port " + port + " (" + local + "), protocols " + sc.protocols());
+        log.record("INFO", nodeName + ": session sync on port " + port + " (" + local + "), protocols " + sc.protocols()
+                + ", mode " + sessionSync.mode());
     }
 
     /** Channel lines for `tandem status`. */

@@ -43,7 +43,9 @@ import javax.net.ssl.SSLSocket;
  * control link as fallback), mutual TLS 1.3 like the channel. While not active it accepts the
  * active's stream into the external cache (core {@link SyncReceiver}), and on takeover
  * {@link #commit()} writes the cache into the kernel in large batches — the HA loop calls it
- * before it adds the addresses.
+ * before it adds the addresses. In direct mode (cluster.sessions.mode) the passive also writes every
+ * change into its own kernel as it receives it ({@link KernelSessionWriter}), so commit() has only
+ * what is pending left to write.
  *
  * <p>One thread (the sync loop) owns the sender and receiver; readers, the event reader and
  * connectors hand it work through a bounded queue. Nothing here runs on the HA loop except commit().
@@ -57,10 +59,18 @@ public final class SessionSync implements AutoCloseable {
      * @param peers peer → its addresses to try, in order (data link first, then the control link)
      * @param local this node's addresses to listen on
      * @param ownAddresses addresses of this firewall: flows to or from them are its own traffic, not synced
+     * @param direct direct mode: the passive writes every change into its own kernel as it arrives
      */
     public record Settings(String self, SSLContext tls, int port, List<String> local, Map<String, List<String>> peers,
                            Set<Integer> protocols, Set<String> ownAddresses, int maxEntries, long maxChangesPerSecond,
-                           List<dev.tandem.core.net.Cidr> ignore) {}
+                           List<dev.tandem.core.net.Cidr> ignore, boolean direct) {
+        /** Cache mode. */
+        public Settings(String self, SSLContext tls, int port, List<String> local, Map<String, List<String>> peers,
+                        Set<Integer> protocols, Set<String> ownAddresses, int maxEntries, long maxChangesPerSecond,
+                        List<dev.tandem.core.net.Cidr> ignore) {
+            this(self, tls, port, local, peers, protocols, ownAddresses, maxEntries, maxChangesPerSecond, ignore, false);
+        }
+    }
 
     private final Settings s;
     private final BiConsumer<String, String> log; // kind, text
@@ -85,6 +95,11 @@ public final class SessionSync implements AutoCloseable {
     private final SyncReceiver receiver;
     private ConntrackEvents eventReader;
     private final Object receiverLock = new Object();
+    // direct mode: taken around "apply a message, take its kernel writes, write them" (and by commit) so
+    // that writes reach the kernel in the order they were taken; order: kernelLock, then receiverLock
+    private final Object kernelLock = new Object();
+    private final KernelSessionWriter kernelWriter;
+    private final AtomicLong kernelWritesSkipped = new AtomicLong();
     private long lastOverrunBulk = Long.MIN_VALUE;
     private boolean overrunResyncPending;
     private volatile String lastCommit = "never";
@@ -108,7 +123,8 @@ public final class SessionSync implements AutoCloseable {
         this.s = settings;
         this.log = log;
         this.toCore = toCore;
-        this.receiver = new SyncReceiver(settings.maxEntries());
+        this.receiver = settings.direct() ? SyncReceiver.direct(settings.maxEntries()) : new SyncReceiver(settings.maxEntries());
+        this.kernelWriter = settings.direct() ? new KernelSessionWriter(settings.self(), log) : null;
     }
 
     public void start() throws IOException {
@@ -194,6 +210,14 @@ public final class SessionSync implements AutoCloseable {
         active = nowActive;
         if (!nowActive) {
             submit(this::stopSending);
+            if (kernelWriter != null) {
+                // while active this node forwarded the synced flows: its kernel entries have live TCP
+                // windows and flows it saw alone; have the new active's bulk recreate every session
+                synchronized (receiverLock) {
+                    receiver.forgetKernel();
+                }
+                reportState();
+            }
             return;
         }
         // not during the takeover itself: the dump, the TLS handshakes and the first bulk to the new
@@ -488,9 +512,11 @@ public final class SessionSync implements AutoCloseable {
             c.out.flush();
             log.accept("INFO", s.self() + " session sync: receiving from " + p);
             readLoop(c, m -> {
-                List<SyncMessage> replies;
-                synchronized (receiverLock) {
-                    replies = receiver.received(System.nanoTime(), m);
+                List<SyncMessage> replies = kernelWriter != null ? receiveDirect(m) : null;
+                if (replies == null) {
+                    synchronized (receiverLock) {
+                        replies = receiver.received(System.nanoTime(), m);
+                    }
                 }
                 try {
                     for (SyncMessage r : replies) {
@@ -509,6 +535,28 @@ public final class SessionSync implements AutoCloseable {
             }
         } finally {
             closeQuietly(sock);
+        }
+    }
+
+    /**
+     * Direct mode: applies the message and writes what it changed into this node's kernel before the
+     * acknowledgement goes out (the sender's lag includes the writing). Not while active: this node's
+     * kernel is then the table itself (what is skipped is recreated by the bulk after it is passive again).
+     */
+    private List<SyncMessage> receiveDirect(SyncMessage m) {
+        synchronized (kernelLock) {
+            List<SyncMessage> replies;
+            List<SyncReceiver.KernelWrite> writes;
+            synchronized (receiverLock) {
+                replies = receiver.received(System.nanoTime(), m);
+                writes = receiver.takeKernelWrites();
+            }
+            if (active) {
+                kernelWritesSkipped.addAndGet(writes.size());
+            } else {
+                kernelWriter.write(writes);
+            }
+            return replies;
         }
     }
 
@@ -567,6 +615,9 @@ public final class SessionSync implements AutoCloseable {
      * HA loop before it adds the addresses. Returns a line for the event log.
      */
     public String commit() {
+        if (kernelWriter != null) {
+            return commitDirect();
+        }
         long t0 = System.nanoTime();
         List<byte[]> values;
         boolean complete;
@@ -615,6 +666,32 @@ public final class SessionSync implements AutoCloseable {
         return line;
     }
 
+    /**
+     * Direct mode's takeover: the kernel already holds the synced sessions (written as they came);
+     * only the writes taken from the receiver and not yet written remain (normally none).
+     */
+    private String commitDirect() {
+        long t0 = System.nanoTime();
+        KernelSessionWriter.Outcome o;
+        int cached;
+        boolean complete;
+        synchronized (kernelLock) {
+            List<SyncReceiver.KernelWrite> writes;
+            synchronized (receiverLock) {
+                writes = receiver.takeKernelWrites();
+                cached = receiver.size();
+                complete = receiver.state() == SyncReceiver.State.SYNCED;
+            }
+            o = kernelWriter.write(writes);
+        }
+        String line = "direct mode: the kernel already holds the synced sessions (" + cached + " cached, "
+                + kernelWriter.injected() + " written so far, " + kernelWriter.failed() + " refused); "
+                + o.written() + " pending change(s) written in " + (System.nanoTime() - t0) / 100_000 / 10.0 + " ms ("
+                + o.failed() + " failed)" + (complete ? "" : "; the bulk sync had not completed");
+        lastCommit = line;
+        return line;
+    }
+
     /** Lines for `tandem status`. */
     public List<String> describe() {
         List<String> l = new ArrayList<>();
@@ -635,6 +712,12 @@ public final class SessionSync implements AutoCloseable {
                         + receiver.lastSeq() + ", changes applied " + receiver.applied() + ", gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped());
             }
         }
+        if (kernelWriter != null) {
+            l.add("session sync mode direct: written into the kernel " + kernelWriter.injected() + " (created "
+                    + kernelWriter.created() + ", updated " + kernelWriter.updated() + ", replaced stale "
+                    + kernelWriter.replaced() + "), deleted " + kernelWriter.deleted() + ", refused "
+                    + kernelWriter.failed() + ", skipped while active " + kernelWritesSkipped.get());
+        }
         l.add("last commit: " + lastCommit + "; bad frames " + badFrames.get());
         return l;
     }
@@ -648,6 +731,11 @@ public final class SessionSync implements AutoCloseable {
         }
         m.put("events_read", events.get());
         m.put("overruns", overruns.get());
+        if (kernelWriter != null) {
+            m.put("kernel_injected", kernelWriter.injected());
+            m.put("kernel_deleted", kernelWriter.deleted());
+            m.put("kernel_failed", kernelWriter.failed());
+        }
         SyncSender snd = sender;
         if (active && snd != null) {
             for (SyncSender.PeerStats p : snd.stats()) {
@@ -658,6 +746,29 @@ public final class SessionSync implements AutoCloseable {
             }
         }
         return m;
+    }
+
+    /** cache or direct (cluster.sessions.mode). */
+    public String mode() {
+        return kernelWriter != null ? "direct" : "cache";
+    }
+
+    /** The session sync part of `tandem status --json`: the mode and its figures. */
+    public String statusJson() {
+        StringBuilder b = new StringBuilder("{\"state\":\"").append(state()).append("\",\"mode\":\"").append(mode())
+                .append('"');
+        synchronized (receiverLock) {
+            b.append(",\"cached\":").append(receiver.size()).append(",\"cache_dropped\":").append(receiver.dropped())
+                    .append(",\"applied\":").append(receiver.applied());
+        }
+        if (kernelWriter != null) {
+            b.append(",\"injected\":").append(kernelWriter.injected()).append(",\"created\":").append(kernelWriter.created())
+                    .append(",\"updated\":").append(kernelWriter.updated()).append(",\"replaced\":")
+                    .append(kernelWriter.replaced()).append(",\"deleted\":").append(kernelWriter.deleted())
+                    .append(",\"failures\":").append(kernelWriter.failed()).append(",\"skipped_while_active\":")
+                    .append(kernelWritesSkipped.get());
+        }
+        return b.append('}').toString();
     }
 
     /** SYNCED / BULK_SYNC (passive) or STREAMING (active). */
@@ -706,6 +817,9 @@ public final class SessionSync implements AutoCloseable {
         ConntrackEvents r = eventReader;
         if (r != null) {
             r.close();
+        }
+        if (kernelWriter != null) {
+            kernelWriter.close();
         }
     }
 }

@@ -35,10 +35,27 @@ class ConfigLoaderTest {
         assertThat(c.node("fw1").pathSources()).containsEntry("server", "10.10.2.1");
         assertThat(c.cluster().sessions().enabled()).isTrue();
         assertThat(c.cluster().sessions().ignore()).hasSize(1);
+        assertThat(c.cluster().sessions().mode()).isEqualTo(ClusterSettings.SessionSyncConfig.Mode.CACHE);
         assertThat(c.operator().webhooks()).hasSize(1);
         assertThat(c.operator().email().to()).containsExactly("noc@example.net");
         assertThat(c.node("fw1").management().port()).isEqualTo(8443);
         assertThat(c.node("fw1").dataOrFallback()).isEqualTo("10.10.4.1");
+    }
+
+    @Test
+    void sessionSyncModeIsCacheByDefaultDirectWhenAskedAndAnythingElseNamesItsField() {
+        String base = GOOD.replace("cluster: {name: t}", "cluster: {name: t, sessions: {enabled: true%s}}");
+        ConfigLoader.Result dflt = ConfigLoader.parse(base.formatted(""), "t");
+        assertThat(dflt.errors()).isEmpty();
+        assertThat(dflt.config().cluster().sessions().mode()).isEqualTo(ClusterSettings.SessionSyncConfig.Mode.CACHE);
+        ConfigLoader.Result direct = ConfigLoader.parse(base.formatted(", mode: direct"), "t");
+        assertThat(direct.errors()).isEmpty();
+        assertThat(direct.config().cluster().sessions().mode()).isEqualTo(ClusterSettings.SessionSyncConfig.Mode.DIRECT);
+        assertThat(ClusterSettings.SessionSyncConfig.off().mode()).isEqualTo(ClusterSettings.SessionSyncConfig.Mode.CACHE);
+        assertThat(errors(base.formatted(", mode: inject"))).containsExactly(
+                "cluster.sessions.mode: 'inject' is not one of [cache, direct]");
+        assertThat(errors(base.formatted(", mode: 3"))).containsExactly(
+                "cluster.sessions.mode: must be non-empty text, got 3");
     }
 
     @Test
