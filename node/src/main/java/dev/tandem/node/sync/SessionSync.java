@@ -128,6 +128,7 @@ public final class SessionSync implements AutoCloseable {
     }
 
     public void start() throws IOException {
+        rehearseCommit();
         for (String addr : s.local()) {
             ServerSocket ss;
             if (s.tls() != null) {
@@ -637,7 +638,8 @@ public final class SessionSync implements AutoCloseable {
         int failed = 0;
         int updated = 0;
         if (!entries.isEmpty()) {
-            try (ConntrackSocket ct = ConntrackSocket.open()) {
+            try {
+                ConntrackSocket ct = commitSocket();
                 ConntrackSocket.BatchResult r = ct.create(entries);
                 List<ConntrackEntry> exist = new ArrayList<>();
                 for (ConntrackSocket.Failure f : r.failures()) {
@@ -656,6 +658,7 @@ public final class SessionSync implements AutoCloseable {
                     failed += u.failures().size();
                 }
             } catch (RuntimeException e) {
+                closeCommitSocket(); // opened again at the next commit
                 return "session commit failed: " + e.getMessage();
             }
         }
@@ -664,6 +667,50 @@ public final class SessionSync implements AutoCloseable {
                 + " failed, " + bad + " undecodable)" + (complete ? "" : "; the bulk sync had not completed");
         lastCommit = line;
         return line;
+    }
+
+    /** The socket commits use, opened once (at start, by the rehearsal): opening one costs on the takeover path. */
+    private ConntrackSocket commitSocket;
+
+    private ConntrackSocket commitSocket() {
+        if (commitSocket == null) {
+            commitSocket = ConntrackSocket.open();
+        }
+        return commitSocket;
+    }
+
+    private void closeCommitSocket() {
+        if (commitSocket != null) {
+            commitSocket.close();
+            commitSocket = null;
+        }
+    }
+
+    /**
+     * Plays the commit path at start with entries no real flow has (TEST-NET-3, UDP port 9, created
+     * with a 1 s timeout and deleted at once): socket, codecs and the kernel round trip are warm
+     * before the first takeover. Measured on the lab: the first commit of a fresh JVM took 15.6 ms for
+     * one session, which the link-down failover paid on top of its takeover.
+     */
+    private void rehearseCommit() {
+        try {
+            List<ConntrackEntry> fake = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                ConntrackEntry e = ConntrackEntry.of(ConntrackEntry.UDP, ConntrackEntry.Tuple.ports(
+                        InetAddress.getByAddress(new byte[]{(byte) 203, 0, 113, (byte) (1 + i)}),
+                        InetAddress.getByAddress(new byte[]{(byte) 203, 0, 113, (byte) 200}), 9, 9), 1, null);
+                fake.add(SessionCodec.decode(SessionCodec.value(e)));
+            }
+            ConntrackSocket ct = commitSocket();
+            for (int round = 0; round < 30; round++) {
+                ct.create(fake);
+                ct.delete(fake);
+            }
+        } catch (IOException | SessionCodec.BadSession | RuntimeException e) {
+            closeCommitSocket();
+            log.accept("WARNING", s.self() + " session commit rehearsal failed (the first commit may be slower): "
+                    + e.getMessage());
+        }
     }
 
     /**
@@ -811,6 +858,9 @@ public final class SessionSync implements AutoCloseable {
             }
         }
         conns.values().forEach(c -> closeQuietly(c.socket));
+        synchronized (this) {
+            closeCommitSocket();
+        }
         if (loop != null) {
             loop.interrupt();
         }
