@@ -42,7 +42,9 @@ public final class KeepalivedPair extends ProcessPair {
         String interval = String.format(Locale.ROOT, "%.2f", config.advertIntervalMs() / 1000.0);
         StringBuilder sb = new StringBuilder();
         sb.append("global_defs {\n  router_id ").append(lab.prefix()).append(fw)
-                .append("\n  vrrp_version 3\n  vrrp_garp_master_delay 5\n  vrrp_garp_master_repeat 5\n}\n");
+                .append("\n  vrrp_version 3\n  vrrp_garp_master_delay 5\n  vrrp_garp_master_repeat 5\n")
+                // the same scheduling as Tandem's failover path (cluster.realtime_priority 10): a fair comparison
+                .append("  vrrp_rt_priority 10\n}\n");
         sb.append("vrrp_sync_group LAB {\n  group {\n    LAN4\n    WAN4\n    LAN6\n    WAN6\n  }\n");
         if (notify != null) {
             Path script = notify.apply(fw);

@@ -23,7 +23,10 @@ public final class ProbeClient {
         ch.connect(new InetSocketAddress(host, port)); // a literal address: no lookup
         long start = System.nanoTime();
         long[] stats = new long[6]; // received, lastArrival, maxGap, gapEndAt, sent, lastSeq
+        // the instrument must not stall on a busy machine: SCHED_FIFO above the daemons' failover path
+        dev.tandem.linux.RealtimeScheduling.applyToCurrentThread(ProbeStream.REALTIME_PRIORITY);
         Thread rx = Thread.ofPlatform().daemon(true).start(() -> {
+            dev.tandem.linux.RealtimeScheduling.applyToCurrentThread(ProbeStream.REALTIME_PRIORITY);
             ByteBuffer b = ByteBuffer.allocate(64);
             boolean announced = false;
             while (ch.isOpen()) {

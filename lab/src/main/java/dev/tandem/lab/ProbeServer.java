@@ -16,6 +16,8 @@ public final class ProbeServer {
             ByteBuffer buf = ByteBuffer.allocate(64);
             System.out.println("listening on " + port);
             System.out.flush();
+            // the instrument must not stall on a busy machine: SCHED_FIFO above the daemons' failover path
+            dev.tandem.linux.RealtimeScheduling.applyToCurrentThread(ProbeStream.REALTIME_PRIORITY);
             while (true) {
                 buf.clear();
                 SocketAddress from = ch.receive(buf);

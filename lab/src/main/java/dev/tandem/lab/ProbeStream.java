@@ -19,6 +19,9 @@ public final class ProbeStream implements AutoCloseable {
     /** The outcome: longest gap between replies is the client-observed outage. */
     public record Result(long sent, long received, long lost, double outageMs) {}
 
+    /** SCHED_FIFO priority of the probe client and server threads: above the daemons' (10 by default). */
+    static final int REALTIME_PRIORITY = 20;
+
     private final Process server;
     private final Process client;
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>(1000);

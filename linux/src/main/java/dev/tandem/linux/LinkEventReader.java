@@ -46,6 +46,7 @@ public final class LinkEventReader implements AutoCloseable {
     }
 
     private void run() {
+        RealtimeScheduling.enterIfConfigured();
         try {
             read();
         } catch (RuntimeException e) {

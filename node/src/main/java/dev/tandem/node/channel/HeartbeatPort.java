@@ -77,6 +77,7 @@ public final class HeartbeatPort implements AutoCloseable {
     }
 
     private void read() {
+        dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
         ByteBuffer buf = ByteBuffer.allocate(512);
         while (channel.isOpen()) {
             try {

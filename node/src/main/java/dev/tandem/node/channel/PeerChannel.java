@@ -150,7 +150,10 @@ public final class PeerChannel implements AutoCloseable {
             for (Map.Entry<String, String> e : p.peerAddresses().entrySet()) {
                 if (self.compareTo(e.getKey()) < 0) {
                     threads.add(Thread.ofPlatform().daemon(true).name("channel-" + p.path() + "-" + e.getKey())
-                            .start(() -> connectLoop(p, e.getKey(), e.getValue())));
+                            .start(() -> {
+                                dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
+                                connectLoop(p, e.getKey(), e.getValue());
+                            }));
                 }
             }
         }
@@ -178,6 +181,7 @@ public final class PeerChannel implements AutoCloseable {
                 continue;
             }
             Thread.ofPlatform().daemon(true).name("channel-in-" + p.path()).start(() -> {
+                dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
                 String peer = null;
                 try {
                     s.setTcpNoDelay(true);
@@ -492,6 +496,7 @@ public final class PeerChannel implements AutoCloseable {
     private final java.util.concurrent.BlockingQueue<Runnable> outbox = new java.util.concurrent.ArrayBlockingQueue<>(64);
 
     private void sendLoop() {
+        dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
         while (open) {
             try {
                 Runnable r = outbox.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);

@@ -38,6 +38,7 @@ final class RunCommand implements Callable<Integer> {
             return 2;
         }
         Thread hook = new Thread(() -> {
+            dev.tandem.linux.RealtimeScheduling.enterIfConfigured(); // the graceful handover is on the failover path
             daemon.shutdown("SIGTERM");
             System.out.flush();
             // a completed graceful stop is a clean exit (0), not the JVM's 143 for "killed by SIGTERM"

@@ -30,7 +30,10 @@ public record ClusterSettings(
         long monitorFailHoldDownMs,
         int flapMax,
         SessionSyncConfig sessions,
-        ConfigSyncConfig configSync) {
+        ConfigSyncConfig configSync,
+        int realtimePriority) {     // SCHED_FIFO priority of the failover-path threads; 0 = ordinary scheduling
+
+    public static final int DEFAULT_REALTIME_PRIORITY = 10;
 
     /** Configuration sync (SPEC §5, issue 6): the primary's ruleset and declared files go to every peer. */
     public record ConfigSyncConfig(boolean enabled, String ruleset, java.util.List<ManagedFile> files) {

@@ -216,7 +216,7 @@ public final class ConfigLoader {
     private ClusterSettings settings(Object o) {
         String p = "cluster";
         Map<String, Object> m = map(o, p, Set.of("name", "profile", "timers", "preempt", "accept", "checksum", "announce",
-                "run_dir", "security", "channel_port", "sessions", "config_sync"), Set.of("name"));
+                "run_dir", "security", "channel_port", "sessions", "config_sync", "realtime_priority"), Set.of("name"));
         if (m == null) {
             return null;
         }
@@ -345,7 +345,8 @@ public final class ConfigLoader {
                 join(p, "config_sync")) : ClusterSettings.ConfigSyncConfig.off();
         return new ClusterSettings(name, profile, (int) advert, election, hold, preempt, accept, checksum, (int) count,
                 (int) spacing, (int) refresh, runDir, securityMode, pkiDir, (int) port, (int) heartbeat, (int) misses,
-                (int) hello, silence, promotionHold, holdUp, additional, holdDown, (int) flapMax, sessions, configSync);
+                (int) hello, silence, promotionHold, holdUp, additional, holdDown, (int) flapMax, sessions, configSync,
+                (int) number(m, "realtime_priority", p, ClusterSettings.DEFAULT_REALTIME_PRIORITY, 0, 99));
     }
 
     private ClusterSettings.ConfigSyncConfig configSync(Object o, String p) {

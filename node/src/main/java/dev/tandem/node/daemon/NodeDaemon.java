@@ -121,6 +121,12 @@ public final class NodeDaemon implements AutoCloseable {
     /** Opens everything, starts the core and the loop. Throws with a clear message if the node cannot run. */
     public void start() throws Exception {
         startOperatorOutputs();
+        int rt = config.cluster().realtimePriority();
+        dev.tandem.linux.RealtimeScheduling.configure(rt, why -> log.record("WARNING", nodeName + ": " + why));
+        if (rt > 0) {
+            log.record("INFO", nodeName + ": the failover path (loop, advert, link-event, heartbeat and channel threads)"
+                    + " runs SCHED_FIFO priority " + rt + " (cluster.realtime_priority)");
+        }
         rtnl = Rtnetlink.open();
         Set<String> down = new HashSet<>();
         Map<String, InstancePlan.InterfaceFacts> facts = interfaceFacts(rtnl, config, nodeName, down, ifindex);
@@ -585,6 +591,7 @@ public final class NodeDaemon implements AutoCloseable {
     }
 
     private void readVrrp(String iface, boolean v6, VrrpSocket s) {
+        dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
         while (running) {
             VrrpSocket.Received r;
             try {
@@ -612,6 +619,7 @@ public final class NodeDaemon implements AutoCloseable {
     }
 
     private void runLoop(List<Action> first) {
+        dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
         try {
             execute(first);
             while (true) {
