@@ -238,6 +238,10 @@ class ConfigRulesTest {
                         "cluster.announce.refresh_ms: 500 is too often: 0 (off) or at least 1000");
         assertThat(errorsWith("name: t", "name: t\n  channel_port: 70000"))
                 .containsExactly("cluster.channel_port: 70000 is out of range 1..65535");
+        assertThat(errorsWith("name: t", "name: t\n  realtime_priority: 100"))
+                .containsExactly("cluster.realtime_priority: 100 is out of range 0..99");
+        assertThat(ok(BASE).cluster().realtimePriority()).isEqualTo(10);
+        assertThat(ok(BASE.replace("name: t", "name: t\n  realtime_priority: 0")).cluster().realtimePriority()).isZero();
     }
 
     @Test
