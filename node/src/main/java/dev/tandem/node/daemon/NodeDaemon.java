@@ -695,7 +695,14 @@ public final class NodeDaemon implements AutoCloseable {
                 perform(a);
             }
         }
+        if (commitReport != null) {
+            log.record("INFO", nodeName + " " + commitReport);
+            commitReport = null;
+        }
     }
+
+    /** The commit's figures, written with the step's events (after the addresses and GARPs, not before). */
+    private String commitReport;
 
     private void perform(Action a) {
         try {
@@ -719,7 +726,7 @@ public final class NodeDaemon implements AutoCloseable {
                 }
                 case Action.CommitSessions c -> {
                     if (sessionSync != null) {
-                        log.record("INFO", nodeName + " " + sessionSync.commit());
+                        commitReport = sessionSync.commit();
                     }
                 }
                 case Action.SendHealth h -> {
