@@ -293,8 +293,11 @@ public final class NodeCore {
      * Default: two advert intervals plus the skew. One interval plus skew was tried: on a loaded 2-core
      * lab host adverts arrived up to ~4 ms late, and a gap of 13.6 ms against a 10.2 ms window faked a
      * dead node. One interval + skew + 4 ms was tried too (2026-11-23): with other JVMs busy on the
-     * same 2 cores it still faked dead nodes (a 16.3 ms gap against 16.2). Two intervals tolerate one
-     * lost or late advert; `timers.advert_silence_ms` overrides.
+     * same 2 cores it still faked dead nodes (a 16.3 ms gap against 16.2). One interval + skew again
+     * after the failover path moved to SCHED_FIFO (later that day): crash outage 8-14 ms, but with the
+     * host at load 13 both JVMs stalled whole (heartbeats missed too, loop 0.5-6 s late at start-up)
+     * and fw2 took over falsely a dozen times in 6 runs. Two intervals tolerate one lost or late
+     * advert; `timers.advert_silence_ms` overrides.
      */
     private long advertSilenceNanos() {
         return links.advertSilenceMs() >= 0 ? links.advertSilenceMs() * MS
