@@ -17,12 +17,16 @@ import java.util.Random;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Configuration sync in the lab: fw1 (role primary) owns &lt;runDir&gt;/ruleset.nft; rules committed
  * there reach fw2's nftables and are enforced after a failover. Default profile.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ConfigSyncIT {
     private static LabTopology lab;
     private static DatagramSocket echo;
@@ -105,6 +109,7 @@ class ConfigSyncIT {
     }
 
     @Test
+    @Order(1)
     void rulesFromThePrimaryReachThePeerAndHoldAfterFailover() throws Exception {
         String base = LabTopology.syncedRuleset();
         String drop = base.replace("ct state established,related accept",
@@ -134,8 +139,9 @@ class ConfigSyncIT {
             assertThat(req("fw2", "config-commit | it")).startsWith("error: fw2 is not the configuration primary")
                     .contains("on fw1");
 
-            req("fw1", "demote it");
-            await("fw2 active", 10, () -> lab.active().equals("fw2"));
+            assertThat(req("fw1", "demote it")).startsWith("ok");
+            Netns.await("fw2 active", Duration.ofSeconds(10), () -> lab.active().equals("fw2"),
+                    () -> "fw1:\n" + pair.log("fw1") + "\nfw2:\n" + pair.log("fw2"));
             Cmd.sleep(500);
             assertThat(probe()).as("still dropped on fw2 after the failover").isFalse();
 
@@ -173,6 +179,55 @@ class ConfigSyncIT {
             assertThat(req("fw1", "config-history")).doesNotContain("\n6 ");
             Cmd.sleep(300);
             assertThat(read(f2)).isEqualTo(before2);
+        }
+    }
+
+    /**
+     * A declared file and its reload command. Each firewall needs its own copy of the same path, as on
+     * real hosts: `ip netns exec` bind-mounts /etc/netns/NS/ENTRY over /etc/ENTRY for the daemon it
+     * starts, so /etc/tandem-lab-PREFIX/ is a different directory for fw1 and for fw2.
+     */
+    @Test
+    @Order(2)
+    void aDeclaredFileAndItsReloadCommandReachThePeer() throws Exception {
+        String name = "tandem-lab-" + lab.prefix().replace("-", "");
+        Path mountPoint = Path.of("/etc", name);
+        Path dir1 = Path.of("/etc/netns", lab.ns("fw1"), name);
+        Path dir2 = Path.of("/etc/netns", lab.ns("fw2"), name);
+        String original = Files.readString(lab.configFile());
+        try {
+            Files.createDirectories(mountPoint);
+            for (Path d : java.util.List.of(dir1, dir2)) {
+                Files.createDirectories(d);
+                Files.writeString(d.resolve("dns.conf"), "server=10.10.2.100\n");
+            }
+            String file = mountPoint.resolve("dns.conf").toString();
+            String reloads = mountPoint.resolve("reloads").toString();
+            String cfg = original.replace("ruleset: " + lab.runDir() + "/ruleset.nft}", "ruleset: " + lab.runDir()
+                    + "/ruleset.nft,\n    files: [{path: " + file + ", reload: [/bin/sh, -c, 'echo reloaded >> " + reloads
+                    + "']}]}");
+            assertThat(cfg).contains("files: [");
+            lab.writeConfigText(cfg);
+            try (TandemPair pair = new TandemPair(lab)) {
+                pair.start("fw1");
+                await("fw1 active", 15, () -> lab.active().equals("fw1"));
+                pair.start("fw2");
+                await("fw2 IN_SYNC", 20, () -> req("fw2", "status-json").contains("\"config_sync\":{\"state\":\"IN_SYNC\""));
+                assertThat(Files.exists(dir2.resolve("reloads"))).as("same content: nothing written, no reload").isFalse();
+
+                Files.writeString(dir1.resolve("dns.conf"), "server=10.10.2.100\nserver=10.10.2.101\n");
+                assertThat(req("fw1", "config-commit | it")).as(pair.log("fw1")).startsWith("ok: config ");
+                await("fw2's copy changed and its reload ran", 10, () -> read(dir2.resolve("dns.conf")).contains("10.10.2.101")
+                        && read(dir2.resolve("reloads")).equals("reloaded\n"));
+                assertThat(Files.exists(dir1.resolve("reloads"))).as("the primary's reload is the operator's").isFalse();
+                await("fw2's event naming the file", 5, () -> pair.log("fw2").lines().anyMatch(l -> l.contains(" applied (")
+                        && l.contains("file:" + file)));
+            }
+        } finally {
+            lab.writeConfigText(original);
+            for (Path p : java.util.List.of(dir1.getParent(), dir2.getParent(), mountPoint)) {
+                Cmd.run("rm", "-rf", p.toString());
+            }
         }
     }
 }
