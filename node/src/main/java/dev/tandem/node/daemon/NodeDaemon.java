@@ -81,7 +81,9 @@ public final class NodeDaemon implements AutoCloseable {
     private PeerChannel channel;
     private final List<HeartbeatPort> heartbeatPorts = new ArrayList<>();
     private final List<AutoCloseable> monitors = new ArrayList<>();
-    private volatile long loopAliveAt = System.nanoTime();
+    /** When the loop last ran; NOT_STARTED until it runs (a slow start-up is not a stalled loop). */
+    private volatile long loopAliveAt = NOT_STARTED;
+    private static final long NOT_STARTED = Long.MIN_VALUE;
     private EventStore eventStore;
     private SystemLog systemLog;
     private AlertDispatcher transitionAlerts; // every sink, keepalived notify script included
@@ -396,7 +398,8 @@ public final class NodeDaemon implements AutoCloseable {
 
     /** The loop steps at least once a second; every reader thread must be alive. */
     private String threadsFailure() {
-        long quiet = System.nanoTime() - loopAliveAt;
+        long alive = loopAliveAt;
+        long quiet = alive == NOT_STARTED ? 0 : System.nanoTime() - alive;
         if (quiet > 3_000_000_000L) {
             return "the event loop has not run for " + quiet / 1_000_000 + " ms";
         }
@@ -620,6 +623,7 @@ public final class NodeDaemon implements AutoCloseable {
 
     private void runLoop(List<Action> first) {
         dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
+        loopAliveAt = System.nanoTime();
         try {
             execute(first);
             while (true) {
