@@ -10,6 +10,7 @@ import dev.tandem.linux.ConntrackEntry;
 import dev.tandem.linux.ConntrackEvent;
 import dev.tandem.linux.ConntrackEvents;
 import dev.tandem.linux.ConntrackSocket;
+import dev.tandem.linux.ConntrackView;
 import dev.tandem.node.channel.Pki;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -63,6 +64,8 @@ public final class SessionSync implements AutoCloseable {
                            List<dev.tandem.core.net.Cidr> ignore) {}
 
     private final Settings s;
+    private final byte[][] ownBytes; // s.ownAddresses() as address bytes (the event reader compares bytes)
+    private final byte[][] ignoreBytes; // s.ignore(): network bytes + prefix length
     private final BiConsumer<String, String> log; // kind, text
     private final Consumer<Input> toCore;
     private final BlockingQueue<Runnable> tasks = new ArrayBlockingQueue<>(QUEUE);
@@ -109,6 +112,8 @@ public final class SessionSync implements AutoCloseable {
         this.log = log;
         this.toCore = toCore;
         this.receiver = new SyncReceiver(settings.maxEntries());
+        this.ownBytes = ownBytes(settings.ownAddresses());
+        this.ignoreBytes = ignoreBytes(settings.ignore() == null ? List.of() : settings.ignore());
     }
 
     public void start() throws IOException {
@@ -214,10 +219,11 @@ public final class SessionSync implements AutoCloseable {
         changes.clear();
         changesQueued.set(0);
         try {
-            eventReader = ConntrackEvents.open(EnumSet.of(ConntrackEvent.Type.NEW, ConntrackEvent.Type.UPDATE,
-                    ConntrackEvent.Type.DESTROY), 64 << 20, new ConntrackEvents.Listener() {
+            // events decoded into one reused view and encoded straight from it: no entry, no InetAddress per event
+            eventReader = ConntrackEvents.openViews(EnumSet.of(ConntrackEvent.Type.NEW, ConntrackEvent.Type.UPDATE,
+                    ConntrackEvent.Type.DESTROY), 64 << 20, new ConntrackEvents.ViewListener() {
                         @Override
-                        public void event(ConntrackEvent e) {
+                        public void event(ConntrackView e) {
                             events.incrementAndGet();
                             SessionChange c = change(e);
                             if (c != null) {
@@ -328,6 +334,79 @@ public final class SessionSync implements AutoCloseable {
             return SessionChange.delete(key);
         }
         return SessionChange.upsert(key, SessionCodec.value(en), (int) Math.min(Integer.MAX_VALUE, en.timeoutSeconds()));
+    }
+
+    /** {@link #change(ConntrackEvent)} of the event a view holds (the event reader's hot path): the same change. */
+    SessionChange change(ConntrackView v) {
+        if (!s.protocols().contains(v.protocol())) {
+            return null;
+        }
+        int n = v.addressLength();
+        if (isOwn(v.source(ConntrackView.ORIGINAL), n) || isOwn(v.destination(ConntrackView.ORIGINAL), n)
+                || isOwn(v.source(ConntrackView.REPLY), n)) {
+            return null; // the firewall's own traffic (the sync stream itself among it)
+        }
+        for (byte[] c : ignoreBytes) {
+            if (inCidr(c, v.source(ConntrackView.ORIGINAL), n) || inCidr(c, v.destination(ConntrackView.ORIGINAL), n)) {
+                return null; // configured not to sync
+            }
+        }
+        byte[] key = SessionCodec.key(v);
+        if (v.type() == ConntrackEvent.Type.DESTROY) {
+            return SessionChange.delete(key);
+        }
+        return SessionChange.upsert(key, SessionCodec.value(v), (int) Math.min(Integer.MAX_VALUE, v.timeoutSeconds()));
+    }
+
+    private boolean isOwn(byte[] a, int n) {
+        for (byte[] o : ownBytes) {
+            if (o.length == n && java.util.Arrays.equals(o, 0, n, a, 0, n)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** c: the network's address bytes followed by one byte of prefix length. */
+    private static boolean inCidr(byte[] c, byte[] a, int n) {
+        if (c.length - 1 != n) {
+            return false;
+        }
+        int prefix = c[n] & 0xff;
+        int full = prefix / 8;
+        for (int i = 0; i < full; i++) {
+            if (c[i] != a[i]) {
+                return false;
+            }
+        }
+        int rest = prefix % 8;
+        if (rest == 0) {
+            return true;
+        }
+        int mask = (0xff << (8 - rest)) & 0xff;
+        return (c[full] & mask) == (a[full] & mask);
+    }
+
+    private static byte[][] ownBytes(Set<String> own) {
+        List<byte[]> l = new ArrayList<>();
+        for (String a : own) {
+            try {
+                l.add(InetAddress.ofLiteral(a).getAddress());
+            } catch (IllegalArgumentException e) {
+                // not a literal address: it cannot match an address of a conntrack tuple either
+            }
+        }
+        return l.toArray(byte[][]::new);
+    }
+
+    private static byte[][] ignoreBytes(List<dev.tandem.core.net.Cidr> ignore) {
+        byte[][] out = new byte[ignore.size()][];
+        for (int i = 0; i < out.length; i++) {
+            byte[] a = ignore.get(i).address().bytes();
+            out[i] = java.util.Arrays.copyOf(a, a.length + 1);
+            out[i][a.length] = (byte) ignore.get(i).prefixLength();
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ sender side
