@@ -209,8 +209,8 @@ public final class ConntrackCodec {
             int v = p + 4;
             int vlen = alen - 4;
             switch (at) {
-                case CTA_TUPLE_ORIG -> origProto = tuple(buf, v, v + vlen, family, "CTA_TUPLE_ORIG", out, ConntrackView.ORIGINAL);
-                case CTA_TUPLE_REPLY -> replyProto = tuple(buf, v, v + vlen, family, "CTA_TUPLE_REPLY", out, ConntrackView.REPLY);
+                case CTA_TUPLE_ORIG -> origProto = tuple(buf, v, v + vlen, family, ORIG_LABELS, out, ConntrackView.ORIGINAL);
+                case CTA_TUPLE_REPLY -> replyProto = tuple(buf, v, v + vlen, family, REPLY_LABELS, out, ConntrackView.REPLY);
                 case CTA_STATUS -> out.status = be32(buf, v, vlen, "CTA_STATUS");
                 case CTA_TIMEOUT -> out.timeoutSeconds = be32(buf, v, vlen, "CTA_TIMEOUT") & 0xffffffffL;
                 case CTA_MARK -> out.mark = be32(buf, v, vlen, "CTA_MARK");
@@ -240,9 +240,22 @@ public final class ConntrackCodec {
         }
     }
 
+    /** Names of a tuple's attributes in error messages, built once (not per message decoded). */
+    private record Labels(String tuple, String ip, String proto, String num, String sport, String dport, String icmpId,
+                          String icmpType, String icmpCode) {
+        static Labels of(String t) {
+            return new Labels(t, t + "/CTA_TUPLE_IP", t + "/CTA_TUPLE_PROTO", t + "/CTA_PROTO_NUM", t + "/CTA_PROTO_SRC_PORT",
+                    t + "/CTA_PROTO_DST_PORT", t + "/ICMP id", t + "/ICMP type", t + "/ICMP code");
+        }
+    }
+
+    private static final Labels ORIG_LABELS = Labels.of("CTA_TUPLE_ORIG");
+    private static final Labels REPLY_LABELS = Labels.of("CTA_TUPLE_REPLY");
+
     /** Parses one tuple into the view's slots for direction d (replacing them whole); returns its protocol. */
-    private static int tuple(byte[] b, int start, int end, ConntrackEntry.Family family, String what, ConntrackView out,
+    private static int tuple(byte[] b, int start, int end, ConntrackEntry.Family family, Labels l, ConntrackView out,
             int d) throws DecodeException {
+        String what = l.tuple();
         int src = -1;
         int dst = -1;
         int proto = -1;
@@ -260,7 +273,7 @@ public final class ConntrackCodec {
             if (at == CTA_TUPLE_IP) {
                 int q = v;
                 while (q < vend) {
-                    int ilen = attrLength(b, q, vend, what + "/CTA_TUPLE_IP");
+                    int ilen = attrLength(b, q, vend, l.ip());
                     int it = le16(b, q + 2) & NLA_TYPE_MASK;
                     switch (it) {
                         case CTA_IP_V4_SRC, CTA_IP_V4_DST, CTA_IP_V6_SRC, CTA_IP_V6_DST -> {
@@ -286,17 +299,17 @@ public final class ConntrackCodec {
             } else if (at == CTA_TUPLE_PROTO) {
                 int q = v;
                 while (q < vend) {
-                    int plen = attrLength(b, q, vend, what + "/CTA_TUPLE_PROTO");
+                    int plen = attrLength(b, q, vend, l.proto());
                     int pt = le16(b, q + 2) & NLA_TYPE_MASK;
                     int pv = q + 4;
                     int pvlen = plen - 4;
                     switch (pt) {
-                        case CTA_PROTO_NUM -> proto = u8(b, pv, pvlen, what + "/CTA_PROTO_NUM");
-                        case CTA_PROTO_SRC_PORT -> sport = be16(b, pv, pvlen, what + "/CTA_PROTO_SRC_PORT");
-                        case CTA_PROTO_DST_PORT -> dport = be16(b, pv, pvlen, what + "/CTA_PROTO_DST_PORT");
-                        case CTA_PROTO_ICMP_ID, CTA_PROTO_ICMPV6_ID -> icmpId = be16(b, pv, pvlen, what + "/ICMP id");
-                        case CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMPV6_TYPE -> icmpType = u8(b, pv, pvlen, what + "/ICMP type");
-                        case CTA_PROTO_ICMP_CODE, CTA_PROTO_ICMPV6_CODE -> icmpCode = u8(b, pv, pvlen, what + "/ICMP code");
+                        case CTA_PROTO_NUM -> proto = u8(b, pv, pvlen, l.num());
+                        case CTA_PROTO_SRC_PORT -> sport = be16(b, pv, pvlen, l.sport());
+                        case CTA_PROTO_DST_PORT -> dport = be16(b, pv, pvlen, l.dport());
+                        case CTA_PROTO_ICMP_ID, CTA_PROTO_ICMPV6_ID -> icmpId = be16(b, pv, pvlen, l.icmpId());
+                        case CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMPV6_TYPE -> icmpType = u8(b, pv, pvlen, l.icmpType());
+                        case CTA_PROTO_ICMP_CODE, CTA_PROTO_ICMPV6_CODE -> icmpCode = u8(b, pv, pvlen, l.icmpCode());
                         default -> { }
                     }
                     q += align(plen);

@@ -64,6 +64,7 @@ public final class SessionSync implements AutoCloseable {
                            List<dev.tandem.core.net.Cidr> ignore) {}
 
     private final Settings s;
+    private final byte[] frame = new byte[SyncFrameCodec.MAX_FRAME]; // the sync loop's frames to peers, encoded in place
     private final byte[][] ownBytes; // s.ownAddresses() as address bytes (the event reader compares bytes)
     private final byte[][] ignoreBytes; // s.ignore(): network bytes + prefix length
     private final BiConsumer<String, String> log; // kind, text
@@ -514,7 +515,7 @@ public final class SessionSync implements AutoCloseable {
             return;
         }
         try {
-            c.out.write(SyncFrameCodec.encode(m));
+            c.out.write(frame, 0, SyncFrameCodec.encode(m, frame));
         } catch (IOException e) {
             closeQuietly(c.socket);
         }
