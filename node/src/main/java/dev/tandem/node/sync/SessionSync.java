@@ -53,6 +53,8 @@ public final class SessionSync implements AutoCloseable {
     private static final int QUEUE = 200_000;
     private static final int CONNECT_TIMEOUT_MS = 1000;
     private static final int SENDER_START_DELAY_MS = 500;
+    /** The sender's resend window in bytes of changes (~300,000 changes, a few seconds of a busy stream). */
+    private static final long RETAIN_BYTES = 32L << 20;
 
     /**
      * @param peers peer → its addresses to try, in order (data link first, then the control link)
@@ -215,7 +217,8 @@ public final class SessionSync implements AutoCloseable {
     }
 
     private void becomeSender() {
-        sender = new SyncSender(new SyncSender.Config(512, 60_000, 1_000_000L, 4096, s.maxChangesPerSecond(), 500_000),
+        sender = new SyncSender(new SyncSender.Config(512, 60_000, 1_000_000L, 4096, s.maxChangesPerSecond(), 500_000,
+                RETAIN_BYTES),
                 System.currentTimeMillis());
         changes.clear();
         changesQueued.set(0);
@@ -478,7 +481,8 @@ public final class SessionSync implements AutoCloseable {
     }
 
     private void handle(List<SyncSender.Out> outs) {
-        for (SyncSender.Out o : outs) {
+        for (int i = 0; i < outs.size(); i++) { // (indexed: most calls hand an empty list, no iterator for it)
+            SyncSender.Out o = outs.get(i);
             switch (o) {
                 case SyncSender.Out.Send snd -> write(snd.peer(), snd.message());
                 case SyncSender.Out.Dump d -> dumpFor(d.peer());
