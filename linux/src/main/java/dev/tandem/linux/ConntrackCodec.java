@@ -120,14 +120,20 @@ public final class ConntrackCodec {
      * inconsistent header throws; trailing bytes shorter than a header are ignored as padding.
      */
     public static void forEachMessage(byte[] buf, int length, MessageVisitor visitor) throws DecodeException {
-        if (length < 0 || length > buf.length) {
+        forEachMessage(buf, 0, length, visitor);
+    }
+
+    /** The same for a datagram at buf[start..start+length) (offsets given to the visitor are into buf). */
+    public static void forEachMessage(byte[] buf, int start, int length, MessageVisitor visitor) throws DecodeException {
+        if (start < 0 || length < 0 || length > buf.length - start) {
             throw new DecodeException("datagram length " + length + " outside the " + buf.length + "-byte buffer");
         }
-        int off = 0;
-        while (length - off >= 16) {
+        int off = start;
+        int end = start + length;
+        while (end - off >= 16) {
             int len = le32(buf, off);
-            if (len < 16 || len > length - off) {
-                throw new DecodeException("nlmsg_len " + Integer.toUnsignedString(len) + " at offset " + off
+            if (len < 16 || len > end - off) {
+                throw new DecodeException("nlmsg_len " + Integer.toUnsignedString(len) + " at offset " + (off - start)
                         + " does not fit the " + length + "-byte datagram");
             }
             visitor.message(le16(buf, off + 4), le16(buf, off + 6), le32(buf, off + 8), buf, off, len);

@@ -248,8 +248,9 @@ public final class ConntrackEvents implements AutoCloseable {
             }
             lock.lock();
             try {
-                for (int i = 0; i < DRAIN && !closed; i++) {
-                    int n = socket.receive(Libc.MSG_DONTWAIT);
+                // up to CtnlSocket.MANY datagrams per system call (one recvmmsg instead of a recv per event)
+                for (int got = 0; got < DRAIN && !closed; ) {
+                    int n = socket.receiveMany(Libc.MSG_DONTWAIT);
                     if (n == -Errno.EAGAIN) {
                         if (overrunPendingFor >= 0) { // read empty: every event older than the overrun is in
                             overrunPendingFor = -1;
@@ -264,17 +265,29 @@ public final class ConntrackEvents implements AutoCloseable {
                         overrunPendingFor = 0;
                         continue;
                     }
-                    if (overrunPendingFor >= 0 && ++overrunPendingFor >= OVERRUN_DELAY_DATAGRAMS) {
-                        overrunPendingFor = -1;
-                        viewOverrun();
-                    }
                     if (n < 0) {
-                        throw new NativeException("recv(conntrack events)", -n);
+                        throw new NativeException("recvmmsg(conntrack events)", -n);
                     }
-                    try {
-                        ConntrackCodec.forEachMessage(socket.data(), n, visitor);
-                    } catch (ConntrackCodec.DecodeException e) {
-                        viewMalformed(e);
+                    if (n == 0) {
+                        break;
+                    }
+                    got += n;
+                    byte[] data = socket.manyData();
+                    for (int d = 0; d < n && !closed; d++) {
+                        if (overrunPendingFor >= 0 && ++overrunPendingFor >= OVERRUN_DELAY_DATAGRAMS) {
+                            overrunPendingFor = -1;
+                            viewOverrun();
+                        }
+                        int len = socket.manyLength(d);
+                        try {
+                            if (len < 0) {
+                                throw new ConntrackCodec.DecodeException("notification longer than "
+                                        + CtnlSocket.MANY_BYTES + " bytes (skipped)");
+                            }
+                            ConntrackCodec.forEachMessage(data, d * CtnlSocket.MANY_BYTES, len, visitor);
+                        } catch (ConntrackCodec.DecodeException e) {
+                            viewMalformed(e);
+                        }
                     }
                 }
             } finally {
