@@ -151,7 +151,7 @@ public final class ConntrackCodec {
 
     /** The event a kernel notification stands for (NEW = CT_NEW with NLM_F_CREATE, UPDATE = CT_NEW, DESTROY). */
     public static ConntrackEvent decodeEvent(byte[] buf, int offset, int length) throws DecodeException {
-        ConntrackView v = new ConntrackView();
+        ConntrackView v = SCRATCH.get();
         decodeInto(buf, offset, length, v);
         return new ConntrackEvent(v.type(), v.toEntry());
     }
@@ -161,10 +161,13 @@ public final class ConntrackCodec {
      * Accepts IPCTNL_MSG_CT_NEW and IPCTNL_MSG_CT_DELETE (events and dump replies).
      */
     public static ConntrackEntry decode(byte[] buf, int offset, int length) throws DecodeException {
-        ConntrackView v = new ConntrackView();
+        ConntrackView v = SCRATCH.get();
         decodeInto(buf, offset, length, v);
         return v.toEntry();
     }
+
+    /** decode() and decodeEvent() go through one view per thread (a dump decodes a million entries). */
+    private static final ThreadLocal<ConntrackView> SCRATCH = ThreadLocal.withInitial(ConntrackView::new);
 
     /**
      * Decodes like {@link #decode(byte[], int, int)}, with the same checks, into a reusable view instead
