@@ -5,6 +5,7 @@ import dev.tandem.linux.ConntrackSocket;
 import dev.tandem.linux.Netns;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,9 +16,10 @@ import java.util.Locale;
  * `tandem bench commit`: the time to write N synthetic TCP sessions (SNAT reply tuples) into a
  * kernel's conntrack table the way session sync commits on takeover — one ConntrackSocket.create call,
  * encoded and sent in 256 KiB batches — in a fresh namespace of its own (prefix + "commit"), after a
- * 2,000-entry warm-up. The count is checked by a dump after every run. nf_conntrack_max of that
- * namespace caps N (reported, never hidden). Optionally times `conntrack -I`, one process per entry,
- * for a small count as a reference.
+ * 2,000-entry warm-up. The count is checked by a dump after every run. When N needs it, the host's
+ * nf_conntrack_max and nf_conntrack_buckets are raised for the bench and restored afterwards
+ * ({@link ConntrackLimits}); if they cannot be, nf_conntrack_max caps N (reported, never hidden).
+ * Optionally times `conntrack -I`, one process per entry, for a small count as a reference.
  */
 public final class CommitBench {
     public record Options(String prefix, int entries, int runs, int cliEntries) {}
@@ -31,8 +33,9 @@ public final class CommitBench {
         if (Cmd.namespaces().contains(ns)) {
             Cmd.deleteNamespace(ns);
         }
-        Cmd.sh("ip", "netns", "add", ns);
+        ConntrackLimits limits = ConntrackLimits.raise(o.entries(), out);
         try {
+            Cmd.sh("ip", "netns", "add", ns);
             Cmd.sh("ip", "-n", ns, "link", "set", "lo", "up");
             ConntrackSocket ct = Netns.callIn(ns, ConntrackSocket::open);
             try (ct) {
@@ -42,11 +45,13 @@ public final class CommitBench {
                 if (max > 0 && n > max - 64) {
                     n = (int) (max - 64);
                     out.printf(Locale.ROOT, "NOTE: %,d entries asked, but nf_conntrack_max is %,d here (read-only inside a "
-                            + "namespace on this kernel): committing %,d; the kernel would refuse the rest (ENOMEM)%n",
+                            + "namespace; it could not be raised in the initial one): committing %,d; the kernel would "
+                            + "refuse the rest (ENOMEM)%n",
                             o.entries(), max, n);
                 }
-                out.printf(Locale.ROOT, "commit bench: %,d TCP entries with SNAT reply tuples, one create() call (256 KiB "
-                        + "batches), fresh namespace %s, %d run(s), nf_conntrack_max %,d%n", n, ns, o.runs(), max);
+                out.printf(Locale.ROOT, "commit bench: %,d TCP entries with SNAT reply tuples, one create() call, fresh "
+                        + "namespace %s, %d run(s), nf_conntrack_max %,d, nf_conntrack_buckets %,d%n", n, ns, o.runs(), max,
+                        ConntrackLimits.read(ConntrackLimits.BUCKETS));
                 check(ct.create(SyntheticSessions.range(10_000_000, 10_002_000, 600)), 2000, "warm-up");
                 ct.flush();
                 List<ConntrackEntry> entries = SyntheticSessions.range(0, n, 600);
@@ -55,15 +60,20 @@ public final class CommitBench {
                     ct.flush();
                     System.gc();
                     long t0 = System.nanoTime();
+                    long c0 = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
                     ConntrackSocket.BatchResult res = ct.create(entries);
+                    long c1 = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
                     long t1 = System.nanoTime();
                     long[] count = new long[1];
                     ct.dump(e -> count[0]++);
                     long t2 = System.nanoTime();
                     double took = (t1 - t0) / 1e6;
                     ms.add(took);
-                    out.printf(Locale.ROOT, "  run %d: %,d entries in %.1f ms = %,.0f entries/s; %d failed%s; dump counts %,d "
-                                    + "(%.0f ms)%n", r + 1, res.succeeded(), took, res.succeeded() / (took / 1000),
+                    // the committing thread's CPU (user + kernel: ctnetlink runs in its sendto), less sensitive to
+                    // other load on the machine than the wall time
+                    out.printf(Locale.ROOT, "  run %d: %,d entries in %.1f ms = %,.0f entries/s (thread CPU %.0f ms = %.2f µs/entry); "
+                                    + "%d failed%s; dump counts %,d (%.0f ms)%n", r + 1, res.succeeded(), took,
+                            res.succeeded() / (took / 1000), (c1 - c0) / 1e6, (c1 - c0) / 1e3 / Math.max(1, n),
                             res.failures().size(), res.failures().isEmpty() ? "" : " (first: " + res.failures().getFirst().reason() + ")",
                             count[0], (t2 - t1) / 1e6);
                     if (count[0] != n) {
@@ -86,6 +96,7 @@ public final class CommitBench {
             }
         } finally {
             Cmd.deleteNamespace(ns);
+            limits.close();
         }
     }
 

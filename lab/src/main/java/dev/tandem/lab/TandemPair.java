@@ -8,10 +8,10 @@ public final class TandemPair extends ProcessPair {
     private static final String MAIN = "dev.tandem.node.cli.TandemCli";
     /**
      * The daemon's JVM: ZGC keeps pauses under ~2 ms (a 64 MiB SerialGC heap paused 11-19 ms, long
-     * enough to silence heartbeats and adverts and fake a dead node); the heap is fixed and touched
-     * up front so no page fault lands in a pause.
+     * enough to silence heartbeats and adverts and fake a dead node). As `tandem run`: the daemon sets
+     * its soft heap target from cluster.sessions.max_entries (HeapSizing), -Xmx covers the default.
      */
-    public static final List<String> NODE_JVM = List.of("-XX:+UseZGC", "-Xms64m", "-XX:SoftMaxHeapSize=64m", "-Xmx256m", "-ea");
+    public static final List<String> NODE_JVM = List.of("-XX:+UseZGC", "-Xms64m", "-Xmx1g", "-ea");
 
     public TandemPair(LabTopology lab) {
         super(lab);

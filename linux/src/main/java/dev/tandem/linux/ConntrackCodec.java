@@ -1,12 +1,8 @@
 package dev.tandem.linux;
 
-import java.net.Inet4Address;
-import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.OptionalLong;
 
 /**
  * ctnetlink (NETLINK_NETFILTER, subsystem CTNETLINK) messages to and from {@link ConntrackEntry}, in
@@ -124,14 +120,20 @@ public final class ConntrackCodec {
      * inconsistent header throws; trailing bytes shorter than a header are ignored as padding.
      */
     public static void forEachMessage(byte[] buf, int length, MessageVisitor visitor) throws DecodeException {
-        if (length < 0 || length > buf.length) {
+        forEachMessage(buf, 0, length, visitor);
+    }
+
+    /** The same for a datagram at buf[start..start+length) (offsets given to the visitor are into buf). */
+    public static void forEachMessage(byte[] buf, int start, int length, MessageVisitor visitor) throws DecodeException {
+        if (start < 0 || length < 0 || length > buf.length - start) {
             throw new DecodeException("datagram length " + length + " outside the " + buf.length + "-byte buffer");
         }
-        int off = 0;
-        while (length - off >= 16) {
+        int off = start;
+        int end = start + length;
+        while (end - off >= 16) {
             int len = le32(buf, off);
-            if (len < 16 || len > length - off) {
-                throw new DecodeException("nlmsg_len " + Integer.toUnsignedString(len) + " at offset " + off
+            if (len < 16 || len > end - off) {
+                throw new DecodeException("nlmsg_len " + Integer.toUnsignedString(len) + " at offset " + (off - start)
                         + " does not fit the " + length + "-byte datagram");
             }
             visitor.message(le16(buf, off + 4), le16(buf, off + 6), le32(buf, off + 8), buf, off, len);
@@ -149,12 +151,9 @@ public final class ConntrackCodec {
 
     /** The event a kernel notification stands for (NEW = CT_NEW with NLM_F_CREATE, UPDATE = CT_NEW, DESTROY). */
     public static ConntrackEvent decodeEvent(byte[] buf, int offset, int length) throws DecodeException {
-        ConntrackEntry e = decode(buf, offset, length);
-        int type = le16(buf, offset + 4);
-        int flags = le16(buf, offset + 6);
-        ConntrackEvent.Type t = type == CT_DELETE ? ConntrackEvent.Type.DESTROY
-                : (flags & NLM_F_CREATE) != 0 ? ConntrackEvent.Type.NEW : ConntrackEvent.Type.UPDATE;
-        return new ConntrackEvent(t, e);
+        ConntrackView v = SCRATCH.get();
+        decodeInto(buf, offset, length, v);
+        return new ConntrackEvent(v.type(), v.toEntry());
     }
 
     /**
@@ -162,6 +161,21 @@ public final class ConntrackCodec {
      * Accepts IPCTNL_MSG_CT_NEW and IPCTNL_MSG_CT_DELETE (events and dump replies).
      */
     public static ConntrackEntry decode(byte[] buf, int offset, int length) throws DecodeException {
+        ConntrackView v = SCRATCH.get();
+        decodeInto(buf, offset, length, v);
+        return v.toEntry();
+    }
+
+    /** decode() and decodeEvent() go through one view per thread (a dump decodes a million entries). */
+    private static final ThreadLocal<ConntrackView> SCRATCH = ThreadLocal.withInitial(ConntrackView::new);
+
+    /**
+     * Decodes like {@link #decode(byte[], int, int)}, with the same checks, into a reusable view instead
+     * of a new entry (no allocation unless the message is malformed). The view's type is the event the
+     * message stands for (NEW = CT_NEW with NLM_F_CREATE, UPDATE = CT_NEW, DESTROY = CT_DELETE). On a
+     * DecodeException the view holds garbage.
+     */
+    public static void decodeInto(byte[] buf, int offset, int length, ConntrackView out) throws DecodeException {
         if (buf == null || offset < 0 || length < 0 || offset > buf.length - length) {
             throw new DecodeException("message bounds offset " + offset + " length " + length + " outside the buffer");
         }
@@ -183,14 +197,19 @@ public final class ConntrackCodec {
         if (family == null) {
             throw new DecodeException("nfgen_family " + af + " is neither AF_INET nor AF_INET6");
         }
-        Parsed orig = null;
-        Parsed reply = null;
-        int status = 0;
-        long timeout = 0;
-        int mark = 0;
-        int zone = 0;
-        ConntrackEntry.TcpInfo tcp = null;
-        OptionalLong id = OptionalLong.empty();
+        int flags = le16(buf, offset + 6);
+        out.type = type == CT_DELETE ? ConntrackEvent.Type.DESTROY
+                : (flags & NLM_F_CREATE) != 0 ? ConntrackEvent.Type.NEW : ConntrackEvent.Type.UPDATE;
+        out.family = family;
+        int origProto = -1;
+        int replyProto = -1;
+        out.status = 0;
+        out.timeoutSeconds = 0;
+        out.mark = 0;
+        out.zone = 0;
+        out.hasTcp = false;
+        out.hasId = false;
+        out.id = 0;
         int end = offset + len;
         int p = offset + 20;
         while (p < end) {
@@ -199,45 +218,55 @@ public final class ConntrackCodec {
             int v = p + 4;
             int vlen = alen - 4;
             switch (at) {
-                case CTA_TUPLE_ORIG -> orig = tuple(buf, v, v + vlen, family, "CTA_TUPLE_ORIG");
-                case CTA_TUPLE_REPLY -> reply = tuple(buf, v, v + vlen, family, "CTA_TUPLE_REPLY");
-                case CTA_STATUS -> status = be32(buf, v, vlen, "CTA_STATUS");
-                case CTA_TIMEOUT -> timeout = be32(buf, v, vlen, "CTA_TIMEOUT") & 0xffffffffL;
-                case CTA_MARK -> mark = be32(buf, v, vlen, "CTA_MARK");
-                case CTA_ZONE -> zone = be16(buf, v, vlen, "CTA_ZONE");
-                case CTA_ID -> id = OptionalLong.of(be32(buf, v, vlen, "CTA_ID") & 0xffffffffL);
-                case CTA_PROTOINFO -> {
-                    ConntrackEntry.TcpInfo t = protoinfo(buf, v, v + vlen);
-                    if (t != null) {
-                        tcp = t;
-                    }
+                case CTA_TUPLE_ORIG -> origProto = tuple(buf, v, v + vlen, family, ORIG_LABELS, out, ConntrackView.ORIGINAL);
+                case CTA_TUPLE_REPLY -> replyProto = tuple(buf, v, v + vlen, family, REPLY_LABELS, out, ConntrackView.REPLY);
+                case CTA_STATUS -> out.status = be32(buf, v, vlen, "CTA_STATUS");
+                case CTA_TIMEOUT -> out.timeoutSeconds = be32(buf, v, vlen, "CTA_TIMEOUT") & 0xffffffffL;
+                case CTA_MARK -> out.mark = be32(buf, v, vlen, "CTA_MARK");
+                case CTA_ZONE -> out.zone = be16(buf, v, vlen, "CTA_ZONE");
+                case CTA_ID -> {
+                    out.id = be32(buf, v, vlen, "CTA_ID") & 0xffffffffL;
+                    out.hasId = true;
                 }
+                case CTA_PROTOINFO -> protoinfo(buf, v, v + vlen, out);
                 default -> { } // counters, use, timestamps, labels, helper, ...: not carried
             }
             p += align(alen);
         }
-        if (orig == null) {
+        if (origProto < 0) {
             throw new DecodeException("no CTA_TUPLE_ORIG");
         }
-        if (reply == null) {
+        if (replyProto < 0) {
             throw new DecodeException("no CTA_TUPLE_REPLY");
         }
-        if (orig.protocol != reply.protocol) {
-            throw new DecodeException("CTA_TUPLE_ORIG protocol " + orig.protocol + " differs from CTA_TUPLE_REPLY protocol "
-                    + reply.protocol);
+        if (origProto != replyProto) {
+            throw new DecodeException("CTA_TUPLE_ORIG protocol " + origProto + " differs from CTA_TUPLE_REPLY protocol "
+                    + replyProto);
         }
-        if (tcp != null && orig.protocol != ConntrackEntry.TCP) {
-            tcp = null; // the kernel only sends TCP protoinfo for TCP; never attach it to another protocol
+        out.protocol = origProto;
+        if (out.hasTcp && origProto != ConntrackEntry.TCP) {
+            out.hasTcp = false; // the kernel only sends TCP protoinfo for TCP; never attach it to another protocol
         }
-        return new ConntrackEntry(family, orig.protocol, orig.tuple, reply.tuple, status, timeout, mark, zone, tcp, id);
     }
 
-    private record Parsed(int protocol, ConntrackEntry.Tuple tuple) {}
+    /** Names of a tuple's attributes in error messages, built once (not per message decoded). */
+    private record Labels(String tuple, String ip, String proto, String num, String sport, String dport, String icmpId,
+                          String icmpType, String icmpCode) {
+        static Labels of(String t) {
+            return new Labels(t, t + "/CTA_TUPLE_IP", t + "/CTA_TUPLE_PROTO", t + "/CTA_PROTO_NUM", t + "/CTA_PROTO_SRC_PORT",
+                    t + "/CTA_PROTO_DST_PORT", t + "/ICMP id", t + "/ICMP type", t + "/ICMP code");
+        }
+    }
 
-    private static Parsed tuple(byte[] b, int start, int end, ConntrackEntry.Family family, String what)
-            throws DecodeException {
-        InetAddress src = null;
-        InetAddress dst = null;
+    private static final Labels ORIG_LABELS = Labels.of("CTA_TUPLE_ORIG");
+    private static final Labels REPLY_LABELS = Labels.of("CTA_TUPLE_REPLY");
+
+    /** Parses one tuple into the view's slots for direction d (replacing them whole); returns its protocol. */
+    private static int tuple(byte[] b, int start, int end, ConntrackEntry.Family family, Labels l, ConntrackView out,
+            int d) throws DecodeException {
+        String what = l.tuple();
+        int src = -1;
+        int dst = -1;
         int proto = -1;
         int sport = -1;
         int dport = -1;
@@ -253,7 +282,7 @@ public final class ConntrackCodec {
             if (at == CTA_TUPLE_IP) {
                 int q = v;
                 while (q < vend) {
-                    int ilen = attrLength(b, q, vend, what + "/CTA_TUPLE_IP");
+                    int ilen = attrLength(b, q, vend, l.ip());
                     int it = le16(b, q + 2) & NLA_TYPE_MASK;
                     switch (it) {
                         case CTA_IP_V4_SRC, CTA_IP_V4_DST, CTA_IP_V6_SRC, CTA_IP_V6_DST -> {
@@ -266,11 +295,10 @@ public final class ConntrackCodec {
                             if (ilen - 4 != want) {
                                 throw new DecodeException(what + ": address of " + (ilen - 4) + " bytes, expected " + want);
                             }
-                            InetAddress a = address(b, q + 4, want);
                             if (it == CTA_IP_V4_SRC || it == CTA_IP_V6_SRC) {
-                                src = a;
+                                src = q + 4;
                             } else {
-                                dst = a;
+                                dst = q + 4;
                             }
                         }
                         default -> { }
@@ -280,17 +308,17 @@ public final class ConntrackCodec {
             } else if (at == CTA_TUPLE_PROTO) {
                 int q = v;
                 while (q < vend) {
-                    int plen = attrLength(b, q, vend, what + "/CTA_TUPLE_PROTO");
+                    int plen = attrLength(b, q, vend, l.proto());
                     int pt = le16(b, q + 2) & NLA_TYPE_MASK;
                     int pv = q + 4;
                     int pvlen = plen - 4;
                     switch (pt) {
-                        case CTA_PROTO_NUM -> proto = u8(b, pv, pvlen, what + "/CTA_PROTO_NUM");
-                        case CTA_PROTO_SRC_PORT -> sport = be16(b, pv, pvlen, what + "/CTA_PROTO_SRC_PORT");
-                        case CTA_PROTO_DST_PORT -> dport = be16(b, pv, pvlen, what + "/CTA_PROTO_DST_PORT");
-                        case CTA_PROTO_ICMP_ID, CTA_PROTO_ICMPV6_ID -> icmpId = be16(b, pv, pvlen, what + "/ICMP id");
-                        case CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMPV6_TYPE -> icmpType = u8(b, pv, pvlen, what + "/ICMP type");
-                        case CTA_PROTO_ICMP_CODE, CTA_PROTO_ICMPV6_CODE -> icmpCode = u8(b, pv, pvlen, what + "/ICMP code");
+                        case CTA_PROTO_NUM -> proto = u8(b, pv, pvlen, l.num());
+                        case CTA_PROTO_SRC_PORT -> sport = be16(b, pv, pvlen, l.sport());
+                        case CTA_PROTO_DST_PORT -> dport = be16(b, pv, pvlen, l.dport());
+                        case CTA_PROTO_ICMP_ID, CTA_PROTO_ICMPV6_ID -> icmpId = be16(b, pv, pvlen, l.icmpId());
+                        case CTA_PROTO_ICMP_TYPE, CTA_PROTO_ICMPV6_TYPE -> icmpType = u8(b, pv, pvlen, l.icmpType());
+                        case CTA_PROTO_ICMP_CODE, CTA_PROTO_ICMPV6_CODE -> icmpCode = u8(b, pv, pvlen, l.icmpCode());
                         default -> { }
                     }
                     q += align(plen);
@@ -298,30 +326,41 @@ public final class ConntrackCodec {
             }
             p += align(alen);
         }
-        if (src == null || dst == null) {
+        if (src < 0 || dst < 0) {
             throw new DecodeException(what + ": source or destination address missing");
         }
         if (proto < 0) {
             throw new DecodeException(what + ": no CTA_PROTO_NUM");
         }
+        int n = family.addressLength();
+        System.arraycopy(b, src, out.source[d], 0, n);
+        System.arraycopy(b, dst, out.destination[d], 0, n);
+        out.sourcePort[d] = 0;
+        out.destinationPort[d] = 0;
+        out.icmpId[d] = 0;
+        out.icmpType[d] = 0;
+        out.icmpCode[d] = 0;
         if (ConntrackEntry.isIcmp(proto)) {
             if (icmpId < 0 || icmpType < 0 || icmpCode < 0) {
                 throw new DecodeException(what + ": ICMP id, type or code missing");
             }
-            return new Parsed(proto, ConntrackEntry.Tuple.icmp(src, dst, icmpId, icmpType, icmpCode));
+            out.icmpId[d] = icmpId;
+            out.icmpType[d] = icmpType;
+            out.icmpCode[d] = icmpCode;
+            return proto;
         }
         if ((proto == ConntrackEntry.TCP || proto == ConntrackEntry.UDP) && (sport < 0 || dport < 0)) {
             throw new DecodeException(what + ": " + (proto == ConntrackEntry.TCP ? "TCP" : "UDP") + " ports missing");
         }
         if (ConntrackEntry.hasPorts(proto)) {
-            return new Parsed(proto, ConntrackEntry.Tuple.ports(src, dst, Math.max(sport, 0), Math.max(dport, 0)));
+            out.sourcePort[d] = Math.max(sport, 0);
+            out.destinationPort[d] = Math.max(dport, 0);
         }
-        return new Parsed(proto, ConntrackEntry.Tuple.addresses(src, dst));
+        return proto;
     }
 
-    /** CTA_PROTOINFO: the TCP part, or null when there is none (other protocols' info is not carried). */
-    private static ConntrackEntry.TcpInfo protoinfo(byte[] b, int start, int end) throws DecodeException {
-        ConntrackEntry.TcpInfo tcp = null;
+    /** CTA_PROTOINFO: its TCP part (the last one wins) into the view; other protocols' info is not carried. */
+    private static void protoinfo(byte[] b, int start, int end, ConntrackView out) throws DecodeException {
         int p = start;
         while (p < end) {
             int alen = attrLength(b, p, end, "CTA_PROTOINFO");
@@ -352,11 +391,15 @@ public final class ConntrackCodec {
                 if (state < 0) {
                     throw new DecodeException("CTA_PROTOINFO_TCP without CTA_PROTOINFO_TCP_STATE");
                 }
-                tcp = new ConntrackEntry.TcpInfo(state, wo, wr, fo, fr);
+                out.hasTcp = true;
+                out.tcpState = state;
+                out.tcpOriginalWindowScale = wo;
+                out.tcpReplyWindowScale = wr;
+                out.tcpOriginalFlags = fo;
+                out.tcpReplyFlags = fr;
             }
             p += align(alen);
         }
-        return tcp;
     }
 
     /** struct nf_ct_tcp_flags { u8 flags; u8 mask; }: the flags. */
@@ -379,17 +422,6 @@ public final class ConntrackCodec {
                     + " at offset " + p + " does not fit the " + (end - p) + " bytes left");
         }
         return alen;
-    }
-
-    private static InetAddress address(byte[] b, int off, int n) throws DecodeException {
-        byte[] a = new byte[n];
-        System.arraycopy(b, off, a, 0, n);
-        try {
-            // Inet6Address.getByAddress keeps IPv4-mapped IPv6 addresses IPv6 (InetAddress.getByAddress would not)
-            return n == 4 ? Inet4Address.getByAddress(a) : Inet6Address.getByAddress(null, a, -1);
-        } catch (UnknownHostException e) {
-            throw new DecodeException("address of " + n + " bytes: " + e.getMessage());
-        }
     }
 
     private static int u8(byte[] b, int v, int vlen, String what) throws DecodeException {

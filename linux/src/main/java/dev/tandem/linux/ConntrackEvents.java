@@ -21,12 +21,34 @@ import java.util.function.Consumer;
  * overruns rare.
  */
 public final class ConntrackEvents implements AutoCloseable {
+    /**
+     * View mode: after events, once the socket is read empty, the reader waits this long before it
+     * polls again, so that a busy stream is read in batches (at 100,000 events/s: ~50 per wake-up).
+     * It adds at most this much to the latency of an event; the receive buffer holds far more.
+     */
+    static final long COALESCE_NANOS = 500_000;
     /** Datagrams read per wake-up before the events are delivered (bounds the list and the lock hold). */
     private static final int DRAIN = 512;
 
     /** Receives events on the subscription's thread; must not block for long (events queue in the kernel). */
     public interface Listener {
         void event(ConntrackEvent event);
+
+        /** Events were lost (ENOBUFS): dump and resynchronise. */
+        default void overrun() {}
+
+        /** A notification could not be decoded and was skipped. */
+        default void malformed(ConntrackCodec.DecodeException e) {}
+    }
+
+    /**
+     * Receives every event decoded into one reused {@link ConntrackView}, on the subscription's thread,
+     * without allocation per event: the view is valid only during the call (copy what you keep). Called
+     * while the subscription holds its socket, so a {@link #close()} from another thread waits for the
+     * call in progress (up to {@link #DRAIN} datagrams' worth): keep it short and never block.
+     */
+    public interface ViewListener {
+        void event(ConntrackView event);
 
         /** Events were lost (ENOBUFS): dump and resynchronise. */
         default void overrun() {}
@@ -53,6 +75,7 @@ public final class ConntrackEvents implements AutoCloseable {
     }
 
     private final Listener listener;
+    private final ViewListener viewListener;
     private final CtnlSocket socket;
     private final Arena arena = Arena.ofShared();
     private final WakeablePoll poll;
@@ -65,8 +88,13 @@ public final class ConntrackEvents implements AutoCloseable {
     private volatile long overruns;
     private volatile long malformed;
 
-    private ConntrackEvents(Set<ConntrackEvent.Type> types, int receiveBufferBytes, Listener listener) {
-        this.listener = Objects.requireNonNull(listener, "listener");
+    private ConntrackEvents(Set<ConntrackEvent.Type> types, int receiveBufferBytes, Listener listener,
+            ViewListener viewListener) {
+        if ((listener == null) == (viewListener == null)) {
+            throw new IllegalArgumentException("one listener");
+        }
+        this.listener = listener;
+        this.viewListener = viewListener;
         if (types.isEmpty()) {
             throw new IllegalArgumentException("no event types");
         }
@@ -89,11 +117,21 @@ public final class ConntrackEvents implements AutoCloseable {
     }
 
     /**
+     * Like {@link #open(Set, int, Listener)}, but events are decoded into one reused view and handed over
+     * without allocating (see {@link ViewListener}).
+     */
+    public static ConntrackEvents openViews(Set<ConntrackEvent.Type> types, int receiveBufferBytes, ViewListener listener) {
+        ConntrackEvents ev = new ConntrackEvents(types, receiveBufferBytes, null, Objects.requireNonNull(listener, "listener"));
+        ev.thread.start();
+        return ev;
+    }
+
+    /**
      * Subscribes in the calling thread's network namespace. types: which of NEW, UPDATE, DESTROY;
      * receiveBufferBytes: SO_RCVBUFFORCE (e.g. {@link ConntrackSocket#DEFAULT_EVENT_BUFFER}).
      */
     public static ConntrackEvents open(Set<ConntrackEvent.Type> types, int receiveBufferBytes, Listener listener) {
-        ConntrackEvents ev = new ConntrackEvents(types, receiveBufferBytes, listener);
+        ConntrackEvents ev = new ConntrackEvents(types, receiveBufferBytes, Objects.requireNonNull(listener, "listener"), null);
         ev.thread.start();
         return ev;
     }
@@ -119,7 +157,11 @@ public final class ConntrackEvents implements AutoCloseable {
 
     private void run() {
         try {
-            read();
+            if (viewListener != null) {
+                readViews();
+            } else {
+                read();
+            }
         } catch (RuntimeException e) {
             if (!closed) {
                 System.err.println("conntrack-events: reader stopped, conntrack changes are no longer seen: " + e);
@@ -184,6 +226,111 @@ public final class ConntrackEvents implements AutoCloseable {
                 lock.unlock();
             }
             deliver(batch);
+        }
+    }
+
+    /** The view mode: decode and deliver each datagram as it is read, under the lock. */
+    private void readViews() {
+        ConntrackView view = new ConntrackView();
+        ConntrackCodec.MessageVisitor visitor = (type, flags, seq, buf, off, len) -> {
+            if ((type == ConntrackCodec.CT_NEW || type == ConntrackCodec.CT_DELETE) && !closed) {
+                try {
+                    ConntrackCodec.decodeInto(buf, off, len, view);
+                } catch (ConntrackCodec.DecodeException e) {
+                    viewMalformed(e);
+                    return;
+                }
+                received++;
+                try {
+                    viewListener.event(view);
+                } catch (RuntimeException e) {
+                    System.err.println("conntrack-events: listener failed, reading on: " + e);
+                }
+            }
+        };
+        boolean coalesce = false;
+        while (!closed) {
+            if (coalesce) {
+                // events were flowing and the socket is read empty: let a few more arrive before the next
+                // wake-up (a wake-up and a recvmmsg per event cost more than the events' own work)
+                java.util.concurrent.locks.LockSupport.parkNanos(COALESCE_NANOS);
+                coalesce = false;
+            }
+            if (!poll.awaitReadable(socket.fd)) {
+                return;
+            }
+            lock.lock();
+            try {
+                // up to CtnlSocket.MANY datagrams per system call (one recvmmsg instead of a recv per event)
+                for (int got = 0; got < DRAIN && !closed; ) {
+                    int n = socket.receiveMany(Libc.MSG_DONTWAIT);
+                    if (n == -Errno.EAGAIN) {
+                        if (overrunPendingFor >= 0) { // read empty: every event older than the overrun is in
+                            overrunPendingFor = -1;
+                            viewOverrun();
+                        }
+                        coalesce = got > 0;
+                        break;
+                    }
+                    if (n == -Errno.EINTR) {
+                        continue;
+                    }
+                    if (n == -Errno.ENOBUFS) {
+                        overrunPendingFor = 0;
+                        continue;
+                    }
+                    if (n < 0) {
+                        throw new NativeException("recvmmsg(conntrack events)", -n);
+                    }
+                    if (n == 0) {
+                        break;
+                    }
+                    got += n;
+                    byte[] data = socket.manyData();
+                    for (int d = 0; d < n && !closed; d++) {
+                        if (overrunPendingFor >= 0 && ++overrunPendingFor >= OVERRUN_DELAY_DATAGRAMS) {
+                            overrunPendingFor = -1;
+                            viewOverrun();
+                        }
+                        int len = socket.manyLength(d);
+                        try {
+                            if (len < 0) {
+                                throw new ConntrackCodec.DecodeException("notification longer than "
+                                        + CtnlSocket.MANY_BYTES + " bytes (skipped)");
+                            }
+                            ConntrackCodec.forEachMessage(data, d * CtnlSocket.MANY_BYTES, len, visitor);
+                        } catch (ConntrackCodec.DecodeException e) {
+                            viewMalformed(e);
+                        }
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void viewOverrun() {
+        if (closed) {
+            return;
+        }
+        overruns++;
+        try {
+            viewListener.overrun();
+        } catch (RuntimeException e) {
+            System.err.println("conntrack-events: listener failed, reading on: " + e);
+        }
+    }
+
+    private void viewMalformed(ConntrackCodec.DecodeException e) {
+        if (closed) {
+            return;
+        }
+        malformed++;
+        try {
+            viewListener.malformed(e);
+        } catch (RuntimeException x) {
+            System.err.println("conntrack-events: listener failed, reading on: " + x);
         }
     }
 

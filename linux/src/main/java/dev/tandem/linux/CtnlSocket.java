@@ -89,6 +89,64 @@ final class CtnlSocket {
         return heap;
     }
 
+    // ---- many datagrams per system call (event subscriptions: one datagram per event)
+
+    /** Datagrams one {@link #receiveMany} can return. */
+    static final int MANY = 64;
+    /** Room for one datagram of {@link #receiveMany} (an event is well under 1 KiB); larger ones are reported truncated. */
+    static final int MANY_BYTES = 8 << 10;
+    private static final int MMSGHDR = 64; // struct mmsghdr on x86_64/aarch64: msghdr (56) + msg_len (4) + padding
+    private static final int MSG_TRUNC_FLAG = 0x20;
+    private MemorySegment manyVec;
+    private MemorySegment manyBufs;
+    private byte[] manyHeap;
+    private final int[] manyLength = new int[MANY];
+
+    /**
+     * Receives up to {@link #MANY} datagrams with one recvmmsg; returns how many, or -errno (none:
+     * -EAGAIN with MSG_DONTWAIT). Datagram i is at {@link #manyData()}[i * MANY_BYTES ...] with the length
+     * {@link #manyLength(int)}; a datagram longer than MANY_BYTES has a length of -1 (truncated: skip it).
+     */
+    int receiveMany(int flags) {
+        if (manyVec == null) {
+            manyVec = arena.allocate((long) MANY * MMSGHDR, 8);
+            manyBufs = arena.allocate((long) MANY * MANY_BYTES, 8);
+            MemorySegment iov = arena.allocate(MANY * 16L, 8);
+            for (int i = 0; i < MANY; i++) {
+                iov.set(ValueLayout.ADDRESS, i * 16L, manyBufs.asSlice((long) i * MANY_BYTES, MANY_BYTES));
+                iov.set(ValueLayout.JAVA_LONG, i * 16L + 8, MANY_BYTES);
+            }
+            for (int i = 0; i < MANY; i++) {
+                long h = (long) i * MMSGHDR; // msg_name NULL, namelen 0, control NULL, controllen 0
+                manyVec.set(ValueLayout.ADDRESS, h + 16, iov.asSlice(i * 16L, 16)); // msg_iov
+                manyVec.set(ValueLayout.JAVA_LONG, h + 24, 1); // msg_iovlen
+            }
+            manyHeap = new byte[MANY * MANY_BYTES];
+        }
+        // MSG_TRUNC: netlink reports each datagram's real length, so a too long one is seen, not cut silently
+        int n = Libc.recvmmsg(fd, manyVec, MANY, flags | Libc.MSG_TRUNC);
+        for (int i = 0; i < n; i++) {
+            long h = (long) i * MMSGHDR;
+            int len = manyVec.get(ValueLayout.JAVA_INT, h + 56);
+            int msgFlags = manyVec.get(ValueLayout.JAVA_INT, h + 48);
+            if (len > MANY_BYTES || len < 0 || (msgFlags & MSG_TRUNC_FLAG) != 0) {
+                manyLength[i] = -1;
+                continue;
+            }
+            manyLength[i] = len;
+            MemorySegment.copy(manyBufs, ValueLayout.JAVA_BYTE, (long) i * MANY_BYTES, manyHeap, i * MANY_BYTES, len);
+        }
+        return n;
+    }
+
+    byte[] manyData() {
+        return manyHeap;
+    }
+
+    int manyLength(int i) {
+        return manyLength[i];
+    }
+
     void close() {
         Libc.close(fd);
         arena.close();

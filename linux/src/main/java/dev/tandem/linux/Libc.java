@@ -67,6 +67,7 @@ public final class Libc {
     private static final MethodHandle SENDTO = bind("sendto", FunctionDescriptor.of(L, I, P, L, I, P, I));
     private static final MethodHandle RECVMSG = bind("recvmsg", FunctionDescriptor.of(L, I, P, I));
     private static final MethodHandle RECV = bind("recv", FunctionDescriptor.of(L, I, P, L, I));
+    private static final MethodHandle RECVMMSG = bind("recvmmsg", FunctionDescriptor.of(I, I, P, I, I, P));
     private static final MethodHandle POLL = bind("poll", FunctionDescriptor.of(I, P, L, I));
     private static final MethodHandle EVENTFD = bind("eventfd", FunctionDescriptor.of(I, I, I));
     private static final MethodHandle WRITE = bind("write", FunctionDescriptor.of(L, I, P, L));
@@ -163,6 +164,17 @@ public final class Libc {
         MemorySegment st = STATE.get();
         try {
             long r = (long) RECVMSG.invokeExact(st, fd, msghdr, flags);
+            return r < 0 ? -errno(st) : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** recvmmsg without a timeout: returns the number of datagrams received, or -errno. */
+    public static int recvmmsg(int fd, MemorySegment msgvec, int vlen, int flags) {
+        MemorySegment st = STATE.get();
+        try {
+            int r = (int) RECVMMSG.invokeExact(st, fd, msgvec, vlen, flags, MemorySegment.NULL);
             return r < 0 ? -errno(st) : r;
         } catch (Throwable t) {
             throw rethrow(t);

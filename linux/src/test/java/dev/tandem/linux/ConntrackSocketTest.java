@@ -318,6 +318,78 @@ class ConntrackSocketTest {
     }
 
     @Test
+    void aViewSubscriptionSeesEveryEventInOrderAndReportsOverruns() throws Exception {
+        String ns = lab.fresh("views");
+        int n = 5000;
+        List<ConntrackEntry> entries = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            entries.add(ConntrackEntry.of(ConntrackEntry.TCP, ConntrackEntry.Tuple.ports(
+                    InetAddress.getByAddress(new byte[] {10, 2, (byte) (i >>> 8), (byte) i}), ip("192.0.2.3"), 40000, 443),
+                    600, new ConntrackEntry.TcpInfo(ConntrackEntry.TcpInfo.ESTABLISHED, 7, 7, 0x03, 0x03)));
+        }
+        List<ConntrackEvent> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        AtomicLong overruns = new AtomicLong();
+        try (ConntrackSocket s = Netns.callIn(ns, ConntrackSocket::open);
+             ConntrackEvents ev = Netns.callIn(ns, () -> ConntrackEvents.openViews(EnumSet.allOf(ConntrackEvent.Type.class),
+                     ConntrackSocket.DEFAULT_EVENT_BUFFER, new ConntrackEvents.ViewListener() {
+                         @Override
+                         public void event(ConntrackView v) {
+                             seen.add(new ConntrackEvent(v.type(), v.toEntry())); // copied: the view is reused
+                         }
+
+                         @Override
+                         public void overrun() {
+                             overruns.incrementAndGet();
+                         }
+                     }))) {
+            assertThat(s.create(entries).ok()).isTrue();
+            assertThat(s.delete(entries).ok()).isTrue();
+            long deadline0 = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (seen.size() < 2 * n && System.nanoTime() < deadline0) {
+                sleep(20);
+            }
+            sleep(100); // nothing more arrives
+            assertThat(overruns.get()).isZero();
+            assertThat(seen).hasSize(2 * n);
+            assertThat(ev.received()).isEqualTo(2L * n);
+            for (int i = 0; i < n; i++) {
+                assertThat(seen.get(i).type()).isEqualTo(ConntrackEvent.Type.NEW);
+                assertThat(seen.get(i).entry().sameFlow(entries.get(i))).isTrue();
+                assertThat(seen.get(i).entry().tcp().state()).isEqualTo(ConntrackEntry.TcpInfo.ESTABLISHED);
+                assertThat(seen.get(n + i).type()).isEqualTo(ConntrackEvent.Type.DESTROY);
+                assertThat(seen.get(n + i).entry().sameFlow(entries.get(i))).isTrue();
+            }
+        }
+        // a listener slower than the kernel with an 8 KiB buffer: ENOBUFS reported to the view listener too
+        AtomicLong count = new AtomicLong();
+        AtomicLong lost = new AtomicLong();
+        try (ConntrackSocket s = Netns.callIn(ns, ConntrackSocket::open);
+             ConntrackEvents ev = Netns.callIn(ns, () -> ConntrackEvents.openViews(EnumSet.allOf(ConntrackEvent.Type.class),
+                     8192, new ConntrackEvents.ViewListener() {
+                         @Override
+                         public void event(ConntrackView v) {
+                             if (count.incrementAndGet() % 100 == 0) {
+                                 sleep(1);
+                             }
+                         }
+
+                         @Override
+                         public void overrun() {
+                             lost.incrementAndGet();
+                         }
+                     }))) {
+            assertThat(s.create(entries).ok()).isTrue();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (lost.get() == 0 && System.nanoTime() < deadline) {
+                sleep(10);
+            }
+            assertThat(lost.get()).as("ENOBUFS reported (%d events seen)", count.get()).isPositive();
+            assertThat(ev.overruns()).isEqualTo(lost.get());
+            s.flush();
+        }
+    }
+
+    @Test
     void aSmallEventBufferReportsOverruns() throws Exception {
         String ns = lab.fresh("small");
         AtomicLong seen = new AtomicLong();

@@ -26,14 +26,23 @@ public final class SyncSender {
      * @param retainBatches batches kept for resending (and how far a peer may fall behind)
      * @param maxChangesPerSecond throttle (0: none); a backlog beyond maxPending means a bulk for everyone
      * @param maxPending changes waiting to be batched
+     * @param retainBytes the batches kept for resending also hold at most this many bytes of changes
+     *     (the newest batch always stays): the window is what a reconnect can catch up without a bulk,
+     *     and at a high change rate 4096 full batches were millions of live objects for the GC to trace
      */
     public record Config(int batchMaxChanges, int batchMaxBytes, long flushDelayNanos, int retainBatches,
-                         long maxChangesPerSecond, int maxPending) {
+                         long maxChangesPerSecond, int maxPending, long retainBytes) {
         public Config {
             if (batchMaxChanges < 1 || batchMaxBytes < 64 || flushDelayNanos < 0 || retainBatches < 1 || maxPending < 1
-                    || maxChangesPerSecond < 0) {
+                    || maxChangesPerSecond < 0 || retainBytes < 1) {
                 throw new IllegalArgumentException("session sync sender config out of range");
             }
+        }
+
+        /** Without a byte bound on the resend window (retainBatches alone bounds it). */
+        public Config(int batchMaxChanges, int batchMaxBytes, long flushDelayNanos, int retainBatches,
+                      long maxChangesPerSecond, int maxPending) {
+            this(batchMaxChanges, batchMaxBytes, flushDelayNanos, retainBatches, maxChangesPerSecond, maxPending, Long.MAX_VALUE);
         }
 
         public static Config defaults() {
@@ -91,6 +100,8 @@ public final class SyncSender {
     private final Map<String, Peer> peers = new LinkedHashMap<>();
     private final ArrayDeque<SyncMessage.Batch> retained = new ArrayDeque<>();
     private final long[] sentAt; // send time of batch seq at index seq % retainBatches
+    private final int[] batchBytes; // bytes of batch seq's changes at index seq % retainBatches
+    private long retainedBytes;
     private final List<SessionChange> pending = new ArrayList<>();
     private int pendingBytes;
     private long firstPendingAt = Long.MIN_VALUE;
@@ -104,6 +115,7 @@ public final class SyncSender {
         this.config = config;
         this.epoch = epoch;
         this.sentAt = new long[config.retainBatches()];
+        this.batchBytes = new int[config.retainBatches()];
     }
 
     public long epoch() {
@@ -171,13 +183,17 @@ public final class SyncSender {
         }
         tokens -= pending.size();
         SyncMessage.Batch b = new SyncMessage.Batch(epoch, ++seq, false, pending);
+        int bytes = pendingBytes;
         pending.clear();
         pendingBytes = 0;
         firstPendingAt = Long.MIN_VALUE;
         retained.addLast(b);
         sentAt[(int) (seq % sentAt.length)] = now;
-        while (retained.size() > config.retainBatches()) {
-            retained.removeFirst();
+        batchBytes[(int) (seq % batchBytes.length)] = bytes;
+        retainedBytes += bytes;
+        while (retained.size() > config.retainBatches()
+                || retainedBytes > config.retainBytes() && retained.size() > 1) {
+            retainedBytes -= batchBytes[(int) (retained.removeFirst().seq() % batchBytes.length)];
         }
         for (Peer p : peers.values()) {
             if (!p.connected || p.awaitingResume || p.dumping) {
@@ -227,7 +243,7 @@ public final class SyncSender {
             case SyncMessage.Resume r -> resume(p, r);
             case SyncMessage.Ack a -> {
                 if (a.epoch() == epoch && a.seq() > p.ackedSeq && a.seq() <= seq) {
-                    long oldest = retained.isEmpty() ? seq + 1 : retained.getFirst().seq();
+                    long oldest = Math.max(1, seq - sentAt.length + 1); // the batches whose send time is kept
                     // every batch this ack covers that was sent as part of the stream (not a bulk's catch-up)
                     for (long s = Math.max(p.ackedSeq + 1, oldest); s <= a.seq(); s++) {
                         p.lags.add(Math.max(0, now - sentAt[(int) (s % sentAt.length)]));

@@ -35,7 +35,8 @@ class SessionSyncSimTest {
     static String run(long seed, boolean direct) {
         SplittableRandom r = new SplittableRandom(seed);
         SyncSender.Config cfg = new SyncSender.Config(1 + r.nextInt(64), 2000, r.nextLong(0, 3 * MS),
-                1 + r.nextInt(40), r.nextBoolean() ? 0 : 20_000, 5000);
+                1 + r.nextInt(40), r.nextBoolean() ? 0 : 20_000, 5000,
+                r.nextBoolean() ? Long.MAX_VALUE : r.nextLong(1, 20_000)); // resend window also bounded in bytes
         SyncSender s = new SyncSender(cfg, 1000 + seed);
         SyncReceiver rc = direct ? SyncReceiver.direct(1_000_000) : new SyncReceiver(1_000_000);
         Map<SessionKey, byte[]> kernel = new HashMap<>();

@@ -29,4 +29,26 @@ class SyncSenderLagTest {
         assertThat(lag.maxNanos()).isEqualTo(10 * MS);
         assertThat(s.stats().getFirst().lagNanos()).isEqualTo(2 * MS);
     }
+
+    @Test
+    void theResendWindowIsBoundedInBytesAndAResumeBeyondItGetsABulk() {
+        // 100-byte values: a change is 7 + 1 + 100 = 108 bytes; a window of 300 bytes keeps 2 one-change batches
+        SyncSender s = new SyncSender(new SyncSender.Config(1, 60_000, MS, 16, 0, 1000, 300), 7);
+        s.connected(0, "fw2");
+        s.received(0, "fw2", new SyncMessage.Resume(-1, 0, false));
+        s.bulk(0, "fw2", List.of());
+        for (int i = 0; i < 5; i++) {
+            s.change(MS + i, SessionChange.upsert(new byte[]{(byte) i}, new byte[100], 60));
+        }
+        s.disconnected(2 * MS, "fw2");
+        s.connected(3 * MS, "fw2");
+        // batches 4 and 5 are kept: from 3 the peer is resent them
+        List<SyncSender.Out> out = s.received(3 * MS, "fw2", new SyncMessage.Resume(7, 3, true));
+        assertThat(out).hasSize(2).allMatch(o -> o instanceof SyncSender.Out.Send);
+        s.disconnected(4 * MS, "fw2");
+        s.connected(5 * MS, "fw2");
+        // batch 3 is not: from 2 the peer needs the table again
+        out = s.received(5 * MS, "fw2", new SyncMessage.Resume(7, 2, true));
+        assertThat(out).hasSize(1).first().isInstanceOf(SyncSender.Out.Dump.class);
+    }
 }

@@ -164,6 +164,9 @@ public final class NodeDaemon implements AutoCloseable {
         } else if (configSync != null) {
             log.record("WARNING", nodeName + ": config sync is enabled but no control link is configured: nothing syncs");
         }
+        // the heap follows the session table this node may hold (HeapSizing, docs/session-sync.md)
+        String heap = HeapSizing.apply(config.cluster().sessions().enabled(), config.cluster().sessions().maxEntries());
+        log.record(heap.contains("WARNING") ? "WARNING" : "INFO", nodeName + " " + heap);
         if (config.cluster().sessions().enabled()) {
             startSessionSync(spec);
         }

@@ -1,6 +1,7 @@
 package dev.tandem.node.sync;
 
 import dev.tandem.linux.ConntrackEntry;
+import dev.tandem.linux.ConntrackView;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.BufferUnderflowException;
@@ -46,6 +47,72 @@ public final class SessionCodec {
                     .put((byte) t.originalFlags()).put((byte) t.replyFlags());
         }
         return b.array();
+    }
+
+    /** {@link #key(ConntrackEntry)} of the entry a view holds, the same bytes, without the entry. */
+    public static byte[] key(ConntrackView v) {
+        int n = v.addressLength();
+        byte[] b = new byte[4 + 2 + tupleSize(v.family())];
+        b[0] = (byte) v.family().ordinal();
+        b[1] = (byte) v.protocol();
+        b[2] = (byte) (v.zone() >>> 8);
+        b[3] = (byte) v.zone();
+        putTuple(b, 4, v, ConntrackView.ORIGINAL, n);
+        return b;
+    }
+
+    /** {@link #value(ConntrackEntry)} of the entry a view holds, the same bytes, without the entry. */
+    public static byte[] value(ConntrackView v) {
+        int n = v.addressLength();
+        int ts = tupleSize(v.family());
+        byte[] b = new byte[1 + 4 + 2 * ts + 4 + 4 + 4 + 1 + (v.hasTcp() ? 5 : 0)];
+        b[0] = (byte) VERSION;
+        b[1] = (byte) v.family().ordinal();
+        b[2] = (byte) v.protocol();
+        b[3] = (byte) (v.zone() >>> 8);
+        b[4] = (byte) v.zone();
+        int p = putTuple(b, 5, v, ConntrackView.ORIGINAL, n);
+        p = putTuple(b, p, v, ConntrackView.REPLY, n);
+        p = putInt(b, p, v.status());
+        p = putInt(b, p, (int) v.timeoutSeconds());
+        p = putInt(b, p, v.mark());
+        if (!v.hasTcp()) {
+            b[p] = 0;
+        } else {
+            b[p++] = 1;
+            b[p++] = (byte) v.tcpState();
+            b[p++] = (byte) v.tcpOriginalWindowScale();
+            b[p++] = (byte) v.tcpReplyWindowScale();
+            b[p++] = (byte) v.tcpOriginalFlags();
+            b[p] = (byte) v.tcpReplyFlags();
+        }
+        return b;
+    }
+
+    private static int putTuple(byte[] b, int p, ConntrackView v, int d, int n) {
+        System.arraycopy(v.source(d), 0, b, p, n);
+        System.arraycopy(v.destination(d), 0, b, p + n, n);
+        p += 2 * n;
+        p = putShort(b, p, v.sourcePort(d));
+        p = putShort(b, p, v.destinationPort(d));
+        p = putShort(b, p, v.icmpId(d));
+        b[p++] = (byte) v.icmpType(d);
+        b[p++] = (byte) v.icmpCode(d);
+        return p;
+    }
+
+    private static int putShort(byte[] b, int p, int v) {
+        b[p] = (byte) (v >>> 8);
+        b[p + 1] = (byte) v;
+        return p + 2;
+    }
+
+    private static int putInt(byte[] b, int p, int v) {
+        b[p] = (byte) (v >>> 24);
+        b[p + 1] = (byte) (v >>> 16);
+        b[p + 2] = (byte) (v >>> 8);
+        b[p + 3] = (byte) v;
+        return p + 4;
     }
 
     private static int tupleSize(ConntrackEntry.Family f) {

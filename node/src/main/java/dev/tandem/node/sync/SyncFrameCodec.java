@@ -35,20 +35,24 @@ public final class SyncFrameCodec {
     private SyncFrameCodec() {}
 
     public static byte[] encode(SyncMessage m) {
-        int size = 2 + switch (m) {
-            case SyncMessage.Batch b -> {
-                int s = 8 + 8 + 1 + 4;
-                for (SessionChange c : b.changes()) {
-                    s += c.size();
-                }
-                yield s;
-            }
-            case SyncMessage.BulkBegin x -> 8;
-            case SyncMessage.BulkEnd x -> 24;
-            case SyncMessage.Ack x -> 16;
-            case SyncMessage.Resume x -> 17;
-        };
-        ByteBuffer b = ByteBuffer.allocate(4 + size);
+        byte[] out = new byte[4 + bodySize(m)];
+        encode(m, out);
+        return out;
+    }
+
+    /**
+     * Encodes the frame into the start of into (reused by a sender: no frame allocated per batch);
+     * returns its length. Throws IllegalArgumentException when it does not fit.
+     */
+    public static int encode(SyncMessage m, byte[] into) {
+        int size = bodySize(m);
+        if (size + 4 > MAX_FRAME) {
+            throw new IllegalArgumentException("frame of " + size + " bytes");
+        }
+        if (size + 4 > into.length) {
+            throw new IllegalArgumentException("frame of " + size + " bytes does not fit " + into.length);
+        }
+        ByteBuffer b = ByteBuffer.wrap(into, 0, 4 + size);
         b.putInt(size).put((byte) VERSION);
         switch (m) {
             case SyncMessage.Batch x -> {
@@ -57,7 +61,9 @@ public final class SyncFrameCodec {
                 }
                 b.put((byte) BATCH).putLong(x.epoch()).putLong(x.seq()).put((byte) (x.bulk() ? 1 : 0))
                         .putInt(x.changes().size());
-                for (SessionChange c : x.changes()) {
+                List<SessionChange> changes = x.changes();
+                for (int i = 0; i < changes.size(); i++) { // (indexed: no iterator per batch)
+                    SessionChange c = changes.get(i);
                     b.put((byte) c.key().length).put(c.key()).putInt(c.timeoutSeconds());
                     if (c.value() == null) {
                         b.putShort((short) -1);
@@ -72,10 +78,25 @@ public final class SyncFrameCodec {
             case SyncMessage.Resume x -> b.put((byte) RESUME).putLong(x.epoch()).putLong(x.seq())
                     .put((byte) (x.complete() ? 1 : 0));
         }
-        if (size + 4 > MAX_FRAME) {
-            throw new IllegalArgumentException("frame of " + size + " bytes");
-        }
-        return b.array();
+        return 4 + size;
+    }
+
+    /** Bytes after the length word. */
+    private static int bodySize(SyncMessage m) {
+        return 2 + switch (m) {
+            case SyncMessage.Batch b -> {
+                int s = 8 + 8 + 1 + 4;
+                List<SessionChange> changes = b.changes();
+                for (int i = 0; i < changes.size(); i++) {
+                    s += changes.get(i).size();
+                }
+                yield s;
+            }
+            case SyncMessage.BulkBegin x -> 8;
+            case SyncMessage.BulkEnd x -> 24;
+            case SyncMessage.Ack x -> 16;
+            case SyncMessage.Resume x -> 17;
+        };
     }
 
     /** Reads one frame; null at a clean end of stream. */
