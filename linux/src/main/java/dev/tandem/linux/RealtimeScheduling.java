@@ -50,6 +50,13 @@ public final class RealtimeScheduling {
         configured = priority;
     }
 
+    /** Back to ordinary scheduling (a thread that leaves the failover path, e.g. to reconnect). */
+    public static void leave() {
+        if (configured != 0) {
+            applyToCurrentThread(0);
+        }
+    }
+
     /** Called by a failover-path thread as it starts: takes the configured priority, if any. */
     public static void enterIfConfigured() {
         int p = configured;

@@ -150,10 +150,7 @@ public final class PeerChannel implements AutoCloseable {
             for (Map.Entry<String, String> e : p.peerAddresses().entrySet()) {
                 if (self.compareTo(e.getKey()) < 0) {
                     threads.add(Thread.ofPlatform().daemon(true).name("channel-" + p.path() + "-" + e.getKey())
-                            .start(() -> {
-                                dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
-                                connectLoop(p, e.getKey(), e.getValue());
-                            }));
+                            .start(() -> connectLoop(p, e.getKey(), e.getValue())));
                 }
             }
         }
@@ -181,7 +178,6 @@ public final class PeerChannel implements AutoCloseable {
                 continue;
             }
             Thread.ofPlatform().daemon(true).name("channel-in-" + p.path()).start(() -> {
-                dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
                 String peer = null;
                 try {
                     s.setTcpNoDelay(true);
@@ -253,6 +249,17 @@ public final class PeerChannel implements AutoCloseable {
     }
 
     private void serve(String peer, String path, Socket s) throws IOException {
+        // real-time only once authenticated: a TLS handshake in a cold JVM is hundreds of ms of
+        // interpreted crypto, which at SCHED_FIFO would starve the JIT and the other daemon on a small host
+        dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
+        try {
+            serveAuthenticated(peer, path, s);
+        } finally {
+            dev.tandem.linux.RealtimeScheduling.leave();
+        }
+    }
+
+    private void serveAuthenticated(String peer, String path, Socket s) throws IOException {
         String key = peer + "/" + path;
         Conn c = new Conn(peer, path, s);
         Conn old = conns.put(key, c);
