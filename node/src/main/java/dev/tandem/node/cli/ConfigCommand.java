@@ -102,7 +102,7 @@ final class ConfigCommand implements Runnable {
         }
     }
 
-    @Command(name = "commit", description = "On the primary: re-read the ruleset and declared files, validate, "
+    @Command(name = "commit", description = "On the primary: re-read the ruleset, the declared files and the shared part of the cluster file, validate, "
             + "record a new version and sync it to the peers.")
     static final class Commit extends SocketRequest {
         String request() {
