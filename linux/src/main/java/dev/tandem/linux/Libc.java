@@ -75,6 +75,8 @@ public final class Libc {
     private static final MethodHandle CLOSE = bind("close", FunctionDescriptor.of(I, I));
     private static final MethodHandle MEMFD_CREATE = bind("memfd_create", FunctionDescriptor.of(I, P, I));
     private static final MethodHandle IF_NAMETOINDEX = bind("if_nametoindex", FunctionDescriptor.of(I, P));
+    private static final MethodHandle SCHED_SETSCHEDULER = bind("sched_setscheduler", FunctionDescriptor.of(I, I, I, P));
+    private static final MethodHandle SCHED_GETSCHEDULER = bind("sched_getscheduler", FunctionDescriptor.of(I, I));
 
     /** One capture buffer per thread: errno is per thread too. */
     private static final ThreadLocal<MemorySegment> STATE = ThreadLocal.withInitial(
@@ -275,6 +277,30 @@ public final class Libc {
         MemorySegment st = STATE.get();
         try {
             int ignored = (int) CLOSE.invokeExact(st, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** sched_setscheduler(0 = the calling thread, policy, {priority}); 0 or -errno. */
+    public static int schedSetScheduler(int policy, int priority) {
+        MemorySegment st = STATE.get();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment param = a.allocate(I); // struct sched_param { int sched_priority; }
+            param.set(I, 0, priority);
+            int r = (int) SCHED_SETSCHEDULER.invokeExact(st, 0, policy, param);
+            return r == 0 ? 0 : -errno(st);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** The calling thread's scheduling policy, or -errno. */
+    public static int schedGetScheduler() {
+        MemorySegment st = STATE.get();
+        try {
+            int r = (int) SCHED_GETSCHEDULER.invokeExact(st, 0);
+            return r >= 0 ? r : -errno(st);
         } catch (Throwable t) {
             throw rethrow(t);
         }

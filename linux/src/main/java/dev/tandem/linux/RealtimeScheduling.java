@@ -1,14 +1,5 @@
 package dev.tandem.linux;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
-
 /**
  * SCHED_FIFO for the calling thread (sched_setscheduler(0, ...) acts on the thread, not the
  * process). The threads on a failover's path — the node loop and the readers of adverts, link
@@ -20,17 +11,6 @@ import java.lang.invoke.VarHandle;
 public final class RealtimeScheduling {
     private static final int SCHED_OTHER = 0;
     private static final int SCHED_FIFO = 1;
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
-    private static final MemoryLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO_HANDLE = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final MethodHandle SCHED_SETSCHEDULER = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("sched_setscheduler").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS),
-            ERRNO);
-    private static final MethodHandle SCHED_GETSCHEDULER = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("sched_getscheduler").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), ERRNO);
 
     private static volatile int configured;
     private static volatile java.util.function.Consumer<String> failures = m -> {};
@@ -78,28 +58,12 @@ public final class RealtimeScheduling {
         if (priority < 0 || priority > 99) {
             throw new IllegalArgumentException("realtime priority " + priority + " out of 0..99");
         }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment param = a.allocate(ValueLayout.JAVA_INT); // struct sched_param { int sched_priority; }
-            param.set(ValueLayout.JAVA_INT, 0, priority);
-            MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) SCHED_SETSCHEDULER.invokeExact(st, 0, priority == 0 ? SCHED_OTHER : SCHED_FIFO, param);
-            if (r != 0) {
-                int e = (int) ERRNO_HANDLE.get(st, 0L);
-                return Errno.name(e) + ": " + Errno.describe(e);
-            }
-            return null;
-        } catch (Throwable t) {
-            return t.toString();
-        }
+        int r = Libc.schedSetScheduler(priority == 0 ? SCHED_OTHER : SCHED_FIFO, priority);
+        return r == 0 ? null : Errno.name(-r) + ": " + Errno.describe(-r);
     }
 
     /** True if the calling thread runs in SCHED_FIFO. */
     public static boolean currentThreadIsRealtime() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            return (int) SCHED_GETSCHEDULER.invokeExact(st, 0) == SCHED_FIFO;
-        } catch (Throwable t) {
-            return false;
-        }
+        return Libc.schedGetScheduler() == SCHED_FIFO;
     }
 }

@@ -6,14 +6,12 @@ import dev.tandem.lab.Cmd;
 import dev.tandem.lab.LabConfig;
 import dev.tandem.lab.LabTopology;
 import dev.tandem.lab.TandemPair;
-import dev.tandem.node.daemon.ControlServer;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Random;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,7 +31,7 @@ class ConfigSyncIT {
 
     @BeforeAll
     static void up() throws Exception {
-        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab = LabFixture.uniqueLab();
         lab.up(LabConfig.of("default"));
         echo = dev.tandem.linux.Netns.callIn(lab.ns("server"), () -> new DatagramSocket(new InetSocketAddress("10.10.2.100", 9999)));
         Thread.ofPlatform().daemon(true).start(() -> {
@@ -79,11 +77,7 @@ class ConfigSyncIT {
     }
 
     private static String req(String fw, String line) {
-        try {
-            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), line);
-        } catch (Exception e) {
-            return "unreachable: " + e;
-        }
+        return LabFixture.request(lab, fw, line);
     }
 
     private static String nft(String fw) {

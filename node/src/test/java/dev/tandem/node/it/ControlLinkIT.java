@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,7 +40,7 @@ class ControlLinkIT {
 
     @BeforeAll
     static void up() {
-        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab = LabFixture.uniqueLab();
         lab.up(LabConfig.of(PROFILE));
     }
 
@@ -60,11 +59,7 @@ class ControlLinkIT {
     }
 
     private String status(String fw) {
-        try {
-            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), "status-json");
-        } catch (Exception e) {
-            return "unreachable: " + e;
-        }
+        return LabFixture.status(lab, fw);
     }
 
     private void startPair(TandemPair pair) {

@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,7 +52,7 @@ class DashboardLabIT {
     static void up() throws Exception {
         assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
                 "needs Debian's chromium and chromium-driver (scripts/setup-debian.sh)");
-        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab = LabFixture.uniqueLab();
         lab.up(LabConfig.of("default"));
         Files.createDirectories(SHOTS);
         profile = Files.createTempDirectory("tandem-chromium");

@@ -8,9 +8,7 @@ import dev.tandem.lab.LabConfig;
 import dev.tandem.lab.LabTopology;
 import dev.tandem.lab.SessionFlows;
 import dev.tandem.lab.TandemPair;
-import dev.tandem.node.daemon.ControlServer;
 import java.time.Duration;
-import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -33,7 +31,7 @@ class DirectSessionSyncIT {
 
     @BeforeAll
     static void up() {
-        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab = LabFixture.uniqueLab();
         lab.up(LabConfig.of("default"));
     }
 
@@ -45,11 +43,7 @@ class DirectSessionSyncIT {
     }
 
     private String status(String fw) {
-        try {
-            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), "status-json");
-        } catch (Exception e) {
-            return "unreachable: " + e;
-        }
+        return LabFixture.status(lab, fw);
     }
 
     private static long figure(String status, String name) {

@@ -9,7 +9,6 @@ import dev.tandem.lab.LabTopology;
 import dev.tandem.lab.TandemPair;
 import dev.tandem.node.daemon.ControlServer;
 import java.time.Duration;
-import java.util.Random;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,7 +26,7 @@ class HealthMonitorIT {
 
     @BeforeAll
     static void up() {
-        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab = LabFixture.uniqueLab();
         lab.up(LabConfig.of(PROFILE));
     }
 
@@ -45,11 +44,7 @@ class HealthMonitorIT {
     }
 
     private String status(String fw) {
-        try {
-            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), "status-json");
-        } catch (Exception e) {
-            return "unreachable: " + e;
-        }
+        return LabFixture.status(lab, fw);
     }
 
     private static void awaitTrue(String what, int seconds, BooleanSupplier c) {

@@ -9,9 +9,7 @@ import dev.tandem.lab.LabConfig;
 import dev.tandem.lab.LabTopology;
 import dev.tandem.lab.ProbeStream;
 import dev.tandem.lab.TandemPair;
-import dev.tandem.node.daemon.ControlServer;
 import java.time.Duration;
-import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,7 +27,7 @@ class LabFailoverIT {
 
     @BeforeAll
     static void up() {
-        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab = LabFixture.uniqueLab();
         lab.up(LabConfig.of(PROFILE));
     }
 
@@ -48,11 +46,7 @@ class LabFailoverIT {
     }
 
     private String status(String fw) {
-        try {
-            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), "status-json");
-        } catch (Exception e) {
-            return "unreachable: " + e;
-        }
+        return LabFixture.status(lab, fw);
     }
 
     @Test

@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,7 +37,7 @@ class OperatorOutputsIT {
 
     @BeforeAll
     static void up() {
-        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab = LabFixture.uniqueLab();
         lab.up(LabConfig.of("default"));
     }
 
@@ -50,11 +49,7 @@ class OperatorOutputsIT {
     }
 
     private String status(String fw) {
-        try {
-            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), "status-json");
-        } catch (Exception e) {
-            return "unreachable: " + e;
-        }
+        return LabFixture.status(lab, fw);
     }
 
     private static void awaitTrue(String what, int seconds, java.util.function.BooleanSupplier c) {

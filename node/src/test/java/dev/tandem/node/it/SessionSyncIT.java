@@ -8,9 +8,7 @@ import dev.tandem.lab.LabConfig;
 import dev.tandem.lab.LabTopology;
 import dev.tandem.lab.SessionFlows;
 import dev.tandem.lab.TandemPair;
-import dev.tandem.node.daemon.ControlServer;
 import java.time.Duration;
-import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,7 +25,7 @@ class SessionSyncIT {
 
     @BeforeAll
     static void up() {
-        lab = new LabTopology("tit" + Integer.toHexString(0x1000 + new Random().nextInt(0xefff)) + "-");
+        lab = LabFixture.uniqueLab();
         lab.up(LabConfig.of("default"));
     }
 
@@ -39,11 +37,7 @@ class SessionSyncIT {
     }
 
     private String status(String fw) {
-        try {
-            return ControlServer.request(lab.runDir().resolve(fw + ".sock"), "status-json");
-        } catch (Exception e) {
-            return "unreachable: " + e;
-        }
+        return LabFixture.status(lab, fw);
     }
 
     private void crashFw1(TandemPair pair) {
