@@ -138,13 +138,25 @@ class DashboardLabIT {
             assertThat(refused.statusCode()).isEqualTo(403);
             assertThat(pair.log("fw2")).doesNotContain("demote requested");
 
+            // the demote measures the takeover and the page, not a backup still starting: fw2 connected,
+            // every monitor up, session copy complete (on a busy CI box a JVM can take seconds to settle)
+            Netns.await("fw2 ready to take over", Duration.ofSeconds(20), () -> {
+                String st = LabFixture.status(lab, "fw2");
+                return st.contains("\"state\":\"PASSIVE\"") && st.contains("control link to fw1 (10.10.3.1): connected")
+                        && !st.contains("\"up\":false") && !st.contains("BULK_SYNC");
+            }, () -> LabFixture.status(lab, "fw2"));
             driver.switchTo().window(fw1Tab);
             driver.findElement(By.id("btn-demote")).click();
             new WebDriverWait(driver, Duration.ofSeconds(5)).until(ExpectedConditions.alertIsPresent()).accept();
             long clicked = System.nanoTime();
             driver.switchTo().window(fw2Tab);
-            new WebDriverWait(driver, Duration.ofSeconds(3), Duration.ofMillis(20))
-                    .until(ExpectedConditions.textToBe(By.id("state"), "ACTIVE"));
+            try {
+                new WebDriverWait(driver, Duration.ofSeconds(3), Duration.ofMillis(20))
+                        .until(ExpectedConditions.textToBe(By.id("state"), "ACTIVE"));
+            } catch (org.openqa.selenium.TimeoutException e) {
+                throw new AssertionError("fw2's page did not show ACTIVE within 3 s of the demote; active: " + lab.active()
+                        + "\nfw1:\n" + pair.log("fw1") + "\nfw2:\n" + pair.log("fw2"), e);
+            }
             long tookMs = (System.nanoTime() - clicked) / 1_000_000;
             assertThat(tookMs).as("fw2's page shows ACTIVE without a reload").isLessThan(1000);
             assertThat(((JavascriptExecutor) driver).executeScript("return window.__noReload")).isEqualTo(7L);
