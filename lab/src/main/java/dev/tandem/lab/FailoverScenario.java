@@ -24,7 +24,7 @@ public final class FailoverScenario {
                 throw new LabException("after fw2 started, the VIP holder is " + lab.active() + ", not fw1\n"
                         + pair.log("fw2"));
             }
-            try (ProbeStream probe = ProbeStream.start(lab, ipv6, 1000)) {
+            try (ProbeStream probe = ProbeStream.start(lab, ipv6)) {
                 probe.awaitFlowing(10_000);
                 Cmd.sleep(1000);
                 switch (fault) {
@@ -52,8 +52,9 @@ public final class FailoverScenario {
                     out.printf("  %-10s fw2 held the VIPs %d ms after the kill (polled every 5 ms)%n", pair.name(), takeoverMs);
                 }
                 if (out != null) {
-                    out.printf("  %-10s %-8s outage %7.1f ms  (%d probes, %d lost)%n", pair.name(),
-                            fault.name().toLowerCase().replace("_", "-"), r.outageMs(), r.sent(), r.lost());
+                    out.printf("  %-10s %-12s outage %6.1f ms  (%d probes, %d lost in %d runs, %d of them late; longest gaps: echoes %.1f ms, probes %.1f ms)%n",
+                            pair.name(), fault.name().toLowerCase().replace("_", "-"), r.outageMs(), r.sent(), r.lost(),
+                            r.lossRuns(), r.late(), r.replyGapMs(), r.probeGapMs());
                 }
                 return r;
             }

@@ -1,60 +1,24 @@
 package dev.tandem.lab;
 
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
-import java.util.Locale;
+import dev.tandem.linux.IcmpEcho;
+import dev.tandem.linux.NativeException;
+import java.net.InetAddress;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Sends one UDP probe every interval to the echo server and records the arrival of each reply.
- * Prints "flowing" at the first reply; when stdin closes (or the duration ends) prints one JSON
- * line: sent, received, lost, and the longest gap between consecutive replies (the outage).
+ * Sends one numbered ICMP echo request every interval to the server until stdin closes (or the
+ * duration ends); the server's kernel answers. Prints "flowing" once a first probe came back, then
+ * streams without reading the echoes: the figures are taken off the client's interface with the
+ * kernel's timestamps ({@link ProbeStream}), so a pause of this JVM cannot pass for an outage.
  */
 public final class ProbeClient {
     private ProbeClient() {}
 
     public static void main(String[] args) throws Exception {
-        String host = args[0];
-        int port = Integer.parseInt(args[1]);
-        long intervalNanos = Long.parseLong(args[2]) * 1000L;
-        long maxMs = args.length > 3 ? Long.parseLong(args[3]) : 600_000;
-        DatagramChannel ch = DatagramChannel.open();
-        ch.connect(new InetSocketAddress(host, port)); // a literal address: no lookup
-        long start = System.nanoTime();
-        long[] stats = new long[6]; // received, lastArrival, maxGap, gapEndAt, sent, lastSeq
-        // the instrument must not stall on a busy machine: SCHED_FIFO above the daemons' failover path
-        dev.tandem.linux.RealtimeScheduling.applyToCurrentThread(ProbeStream.REALTIME_PRIORITY);
-        Thread rx = Thread.ofPlatform().daemon(true).start(() -> {
-            dev.tandem.linux.RealtimeScheduling.applyToCurrentThread(ProbeStream.REALTIME_PRIORITY);
-            ByteBuffer b = ByteBuffer.allocate(64);
-            boolean announced = false;
-            while (ch.isOpen()) {
-                try {
-                    b.clear();
-                    ch.read(b);
-                } catch (Exception e) {
-                    continue; // ICMP errors while no route (failover): keep going
-                }
-                long now = System.nanoTime();
-                synchronized (stats) {
-                    if (stats[0] > 0) {
-                        long gap = now - stats[1];
-                        if (gap > stats[2]) {
-                            stats[2] = gap;
-                            stats[3] = now - start;
-                        }
-                    }
-                    stats[0]++;
-                    stats[1] = now;
-                }
-                if (!announced) {
-                    announced = true;
-                    System.out.println("flowing");
-                    System.out.flush();
-                }
-            }
-        });
+        byte[] server = InetAddress.getByName(args[0]).getAddress(); // a literal address: no lookup
+        long intervalNanos = Long.parseLong(args[1]) * 1000L;
+        long maxMs = args.length > 2 ? Long.parseLong(args[2]) : 600_000;
+        // runs under chrt: every thread of this JVM is SCHED_FIFO above the daemons' failover path
         Thread stop = Thread.ofPlatform().daemon(true).start(() -> {
             try {
                 while (System.in.read() >= 0) {
@@ -64,34 +28,39 @@ public final class ProbeClient {
                 // EOF or closed: stop
             }
         });
-        ByteBuffer out = ByteBuffer.allocate(16);
-        long seq = 0;
-        long end = start + maxMs * 1_000_000L;
-        while (stop.isAlive() && System.nanoTime() < end) {
-            out.clear();
-            out.putLong(seq).putLong(System.nanoTime());
-            out.flip();
-            try {
-                ch.write(out);
-            } catch (Exception e) {
-                // unreachable during a failover: count it as sent and lost
+        try (IcmpEcho echo = IcmpEcho.open(server.length == 16, null)) {
+            long start = System.nanoTime();
+            long end = start + maxMs * 1_000_000L;
+            boolean flowing = false;
+            for (int i = 0; i < 100 && !flowing && stop.isAlive(); i++) {
+                try {
+                    flowing = echo.ping(server, 100) >= 0;
+                } catch (NativeException e) {
+                    LockSupport.parkNanos(100_000_000L); // no route yet
+                }
             }
-            seq++;
-            long next = start + seq * intervalNanos;
-            long wait = next - System.nanoTime();
-            if (wait > 0) {
-                LockSupport.parkNanos(wait);
+            if (!flowing) {
+                System.out.println("no echo from " + args[0] + " in 100 tries");
+                return;
+            }
+            System.out.println("flowing");
+            System.out.flush();
+            long seq = 0;
+            long next = System.nanoTime();
+            while (stop.isAlive() && System.nanoTime() < end) {
+                try {
+                    echo.send(server, seq);
+                } catch (NativeException e) {
+                    // no route during a failover: a lost probe
+                }
+                seq++;
+                // after a late wake-up the missed slots are skipped, never sent in a burst
+                next = Math.max(next + intervalNanos, System.nanoTime());
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    LockSupport.parkNanos(wait);
+                }
             }
         }
-        Thread.sleep(50); // the last replies in flight
-        synchronized (stats) {
-            long received = stats[0];
-            System.out.println(String.format(Locale.ROOT,
-                    "{\"sent\":%d,\"received\":%d,\"lost\":%d,\"max_gap_ms\":%.3f,\"gap_end_ms\":%.1f}",
-                    seq, received, Math.max(0, seq - received), stats[2] / 1e6, stats[3] / 1e6));
-        }
-        System.out.flush();
-        ch.close();
-        rx.interrupt();
     }
 }

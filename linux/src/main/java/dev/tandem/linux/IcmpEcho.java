@@ -21,6 +21,7 @@ public final class IcmpEcho implements AutoCloseable {
     private static final int PAYLOAD = 16;
     private static final int MAX_SKIPPED = 10_000;
     private static final ValueLayout.OfShort BE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfLong BE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final boolean ipv6;
     private final int fd;
@@ -72,19 +73,8 @@ public final class IcmpEcho implements AutoCloseable {
             throw new IllegalArgumentException("destination of the wrong family");
         }
         seq = (seq + 1) & 0xffff;
-        out.fill((byte) 0);
-        out.set(ValueLayout.JAVA_BYTE, 0, (byte) (ipv6 ? 128 : 8)); // echo request
-        out.set(BE_SHORT, 4, (short) id);
-        out.set(BE_SHORT, 6, (short) seq);
         long sentAt = System.nanoTime();
-        out.set(ValueLayout.JAVA_LONG_UNALIGNED, 8, sentAt);
-        if (!ipv6) { // the kernel fills in the ICMPv6 checksum itself (RFC 3542), not the ICMPv4 one
-            out.set(BE_SHORT, 2, (short) checksum(out.toArray(ValueLayout.JAVA_BYTE)));
-        }
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment to = ipv6 ? SockAddr.in6(a, destination, 0) : SockAddr.in4(a, destination);
-            Libc.sendto(fd, out, out.byteSize(), to, "ICMP echo to " + dev.tandem.linux.IcmpEcho.text(destination));
-        }
+        sendRequest(destination, sentAt);
         long deadline = sentAt + timeoutMs * 1_000_000L;
         for (int skipped = 0; skipped < MAX_SKIPPED; skipped++) {
             long left = deadline - System.nanoTime();
@@ -113,6 +103,37 @@ public final class IcmpEcho implements AutoCloseable {
             }
         }
         return -1;
+    }
+
+    /**
+     * Sends one echo request carrying {@code payload} (8 bytes, big-endian) without waiting for its
+     * reply: a stream of probes read back elsewhere (the lab captures them). The sequence number is
+     * the payload's low 16 bits.
+     */
+    public void send(byte[] destination, long payload) {
+        if (closed) {
+            throw new IllegalStateException("ICMP socket closed");
+        }
+        if (destination.length != (ipv6 ? 16 : 4)) {
+            throw new IllegalArgumentException("destination of the wrong family");
+        }
+        seq = (int) (payload & 0xffff);
+        sendRequest(destination, payload);
+    }
+
+    private void sendRequest(byte[] destination, long payload) {
+        out.fill((byte) 0);
+        out.set(ValueLayout.JAVA_BYTE, 0, (byte) (ipv6 ? 128 : 8)); // echo request
+        out.set(BE_SHORT, 4, (short) id);
+        out.set(BE_SHORT, 6, (short) seq);
+        out.set(BE_LONG, 8, payload);
+        if (!ipv6) { // the kernel fills in the ICMPv6 checksum itself (RFC 3542), not the ICMPv4 one
+            out.set(BE_SHORT, 2, (short) checksum(out.toArray(ValueLayout.JAVA_BYTE)));
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment to = ipv6 ? SockAddr.in6(a, destination, 0) : SockAddr.in4(a, destination);
+            Libc.sendto(fd, out, out.byteSize(), to, "ICMP echo to " + text(destination));
+        }
     }
 
     private boolean matches(int n, byte[] destination) {

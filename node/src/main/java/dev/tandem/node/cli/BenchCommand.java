@@ -20,7 +20,7 @@ final class BenchCommand implements Runnable {
         new CommandLine(this).usage(System.out);
     }
 
-    @Command(name = "failover", description = "Client-observed outage of a failover (1 ms probe stream); with "
+    @Command(name = "failover", description = "Client-observed outage of a failover (loss-derived, 0.2 ms probe stream); with "
             + "--sessions N: TCP sessions surviving a crash of the active.")
     static final class Failover implements Callable<Integer> {
         @Option(names = "--profile", defaultValue = "aggressive", description = "default | aggressive")
