@@ -284,11 +284,16 @@ public final class Libc {
 
     /** sched_setscheduler(0 = the calling thread, policy, {priority}); 0 or -errno. */
     public static int schedSetScheduler(int policy, int priority) {
+        return schedSetScheduler(0, policy, priority);
+    }
+
+    /** sched_setscheduler(tid, policy, {priority}) for one thread of this process; 0 or -errno. */
+    public static int schedSetScheduler(int tid, int policy, int priority) {
         MemorySegment st = STATE.get();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment param = a.allocate(I); // struct sched_param { int sched_priority; }
             param.set(I, 0, priority);
-            int r = (int) SCHED_SETSCHEDULER.invokeExact(st, 0, policy, param);
+            int r = (int) SCHED_SETSCHEDULER.invokeExact(st, tid, policy, param);
             return r == 0 ? 0 : -errno(st);
         } catch (Throwable t) {
             throw rethrow(t);

@@ -62,6 +62,38 @@ public final class RealtimeScheduling {
         return r == 0 ? null : Errno.name(-r) + ": " + Errno.describe(-r);
     }
 
+    /**
+     * Puts this JVM's own "VM Thread" in SCHED_FIFO at the configured priority, if one is. Every
+     * safepoint (a ZGC pause, a deoptimisation) stops all Java threads, the real-time ones included,
+     * until the VM thread has done its work; at ordinary priority on a busy host it waited behind
+     * other real-time threads, and the whole JVM stalled for milliseconds. Its work is short and
+     * bounded. Returns null, or why not.
+     */
+    public static String applyToVmThread() {
+        int p = configured;
+        if (p == 0) {
+            return null;
+        }
+        java.nio.file.Path tasks = java.nio.file.Path.of("/proc/self/task");
+        try (java.util.stream.Stream<java.nio.file.Path> ts = java.nio.file.Files.list(tasks)) {
+            for (java.nio.file.Path t : (Iterable<java.nio.file.Path>) ts.limit(10_000)::iterator) {
+                String comm;
+                try {
+                    comm = java.nio.file.Files.readString(t.resolve("comm")).strip();
+                } catch (java.io.IOException e) {
+                    continue; // the thread ended
+                }
+                if (comm.equals("VM Thread")) {
+                    int r = Libc.schedSetScheduler(Integer.parseInt(t.getFileName().toString()), SCHED_FIFO, p);
+                    return r == 0 ? null : Errno.name(-r) + ": " + Errno.describe(-r);
+                }
+            }
+            return "no thread named \"VM Thread\" in " + tasks;
+        } catch (java.io.IOException | RuntimeException e) {
+            return "cannot list " + tasks + ": " + e.getMessage();
+        }
+    }
+
     /** True if the calling thread runs in SCHED_FIFO. */
     public static boolean currentThreadIsRealtime() {
         return Libc.schedGetScheduler() == SCHED_FIFO;

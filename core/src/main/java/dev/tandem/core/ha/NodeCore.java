@@ -229,6 +229,16 @@ public final class NodeCore {
         return finish();
     }
 
+    /**
+     * True if a Tick at {@code at} would promote this PASSIVE node because the active is silent on
+     * every path. A caller that was itself held up (a late wake-up, a JVM pause) gives its readers a
+     * moment to hand over what arrived meanwhile before it steps such a Tick: silence is a judgement
+     * on the peer, and must not be one on this node's own scheduling.
+     */
+    public boolean promotionBySilenceDue(long at) {
+        return state == NodeState.PASSIVE && at >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS);
+    }
+
     /** When the core next needs a Tick, or Long.MAX_VALUE. Always later than the last step's time. */
     public long nextDeadline() {
         long d = switch (state) {
@@ -290,18 +300,19 @@ public final class NodeCore {
     }
 
     /**
-     * Default: two advert intervals plus the skew. One interval plus skew was tried: on a loaded 2-core
-     * lab host adverts arrived up to ~4 ms late, and a gap of 13.6 ms against a 10.2 ms window faked a
-     * dead node. One interval + skew + 4 ms was tried too (2026-11-23): with other JVMs busy on the
-     * same 2 cores it still faked dead nodes (a 16.3 ms gap against 16.2). One interval + skew again
-     * after the failover path moved to SCHED_FIFO (later that day): crash outage 8-14 ms, but with the
-     * host at load 13 both JVMs stalled whole (heartbeats missed too, loop 0.5-6 s late at start-up)
-     * and fw2 took over falsely a dozen times in 6 runs. Two intervals tolerate one lost or late
-     * advert; `timers.advert_silence_ms` overrides.
+     * Default: one advert interval plus the skew, once the dedicated links are silent too (see
+     * {@link #corroborated}; without links it is the RFC master-down interval). History: two intervals
+     * + skew until 2026-11-23. One interval + skew had faked dead nodes on a loaded 2-core lab host,
+     * first with adverts up to ~4 ms late (before the failover path ran SCHED_FIFO), then with both
+     * JVMs stalled whole at load 13 (heartbeats missed too). Two causes were found and removed: the
+     * JVM's VM thread ran at ordinary priority, so every safepoint stopped the real-time threads until
+     * it got a CPU; and after such a stall the loop could step a silence timer before the readers had
+     * handed over the adverts that arrived meanwhile (the node loop now gives them a grace, see
+     * {@link #promotionBySilenceDue}). `timers.advert_silence_ms` overrides.
      */
     private long advertSilenceNanos() {
         return links.advertSilenceMs() >= 0 ? links.advertSilenceMs() * MS
-                : 2 * advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
+                : advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
     }
 
     /** PASSIVE: when the active counts as silent on every path. */

@@ -63,7 +63,10 @@ public final class NodeDaemon implements AutoCloseable {
     private final BlockingQueue<Stamped> inputs = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private long lastStepAt = Long.MIN_VALUE;
     private static final long LATE_WARNING_NANOS = 5_000_000L;
+    /** A loop later than this at a promotion by silence waits this long for its readers first. */
+    private static final long READER_GRACE_NANOS = 1_000_000L;
     private long lastLateReport;
+    private long graceGivenFor = Long.MIN_VALUE;
     private final ConcurrentLinkedQueue<Runnable> loopTasks = new ConcurrentLinkedQueue<>();
     private final AtomicLong droppedInputs = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -126,8 +129,14 @@ public final class NodeDaemon implements AutoCloseable {
         int rt = config.cluster().realtimePriority();
         dev.tandem.linux.RealtimeScheduling.configure(rt, why -> log.record("WARNING", nodeName + ": " + why));
         if (rt > 0) {
-            log.record("INFO", nodeName + ": the failover path (loop, advert, link-event, heartbeat and channel threads)"
-                    + " runs SCHED_FIFO priority " + rt + " (cluster.realtime_priority)");
+            String vm = dev.tandem.linux.RealtimeScheduling.applyToVmThread();
+            log.record("INFO", nodeName + ": the failover path (loop, advert, link-event, heartbeat and channel threads"
+                    + (vm == null ? ", and the JVM's VM thread that runs its safepoints" : "")
+                    + ") runs SCHED_FIFO priority " + rt + " (cluster.realtime_priority)");
+            if (vm != null) {
+                log.record("WARNING", nodeName + ": the JVM's VM thread stays at ordinary priority (" + vm
+                        + "): on a busy host a safepoint can stall the failover path");
+            }
         }
         rtnl = Rtnetlink.open();
         Set<String> down = new HashSet<>();
@@ -646,6 +655,17 @@ public final class NodeDaemon implements AutoCloseable {
                     in = wait <= 0 ? null : inputs.poll(wait, TimeUnit.NANOSECONDS);
                 }
                 long late = System.nanoTime() - deadline;
+                if (in == null && late > READER_GRACE_NANOS && graceGivenFor != deadline
+                        && core.promotionBySilenceDue(System.nanoTime())) {
+                    // this loop woke late, so the readers may have been held up too: the adverts and
+                    // heartbeats that arrived meanwhile go first (once per deadline, bounded)
+                    graceGivenFor = deadline;
+                    in = inputs.poll(READER_GRACE_NANOS, TimeUnit.NANOSECONDS);
+                    if (in != null) {
+                        log.record("INFO", nodeName + " event loop woke " + (late / 100_000) / 10.0 + " ms late at a"
+                                + " promotion by silence; an input that arrived meanwhile goes first");
+                    }
+                }
                 if (late > LATE_WARNING_NANOS && System.nanoTime() - lastLateReport > 1_000_000_000L) {
                     lastLateReport = System.nanoTime();
                     // a loop held up this long delays adverts and heartbeats: the peer may take it for dead
