@@ -27,6 +27,19 @@ public interface HaPair extends AutoCloseable {
         return running(fw);
     }
 
+    /**
+     * fw is in its steady state as the backup (Tandem: its advert silence window has adapted to the
+     * active's heartbeats, which takes 5 s and forgets the active's start-up after 30 s).
+     */
+    default boolean settled(String fw) {
+        return true;
+    }
+
+    /** One line on fw's view of the failover about to be measured (Tandem: its advert silence window), or "". */
+    default String detail(String fw) {
+        return "";
+    }
+
     /** Kills whatever still runs. */
     @Override
     void close();

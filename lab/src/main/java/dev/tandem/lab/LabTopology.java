@@ -366,7 +366,7 @@ public final class LabTopology {
 
     /** Starts a firewall's daemon in the background (it outlives this process; `down` stops it). */
     public void startDetached(String fw) {
-        JavaProcess.start(JavaProcess.command(ns(fw), "dev.tandem.node.cli.TandemCli", TandemPair.NODE_JVM,
+        JavaProcess.start(JavaProcess.command(ns(fw), "dev.tandem.node.cli.TandemCli", TandemPair.nodeJvm(),
                 List.of("run", "-c", configFile(fw).toString(), "--node", fw)), runDir().resolve(fw + ".log"));
     }
 

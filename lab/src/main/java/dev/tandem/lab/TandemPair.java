@@ -33,14 +33,36 @@ public final class TandemPair extends ProcessPair {
                 List.of("run", "-c", lab.configFile(fw).toString(), "--node", fw)), logFile(fw));
     }
 
+    @Override
+    public boolean ready(String fw) {
+        String s = ControlClient.statusJson(lab, fw);
+        return running(fw) && s.contains("\"state\":\"PASSIVE\"") && !s.contains("BULK_SYNC");
+    }
+
     /**
      * NODE_JVM plus the options in the environment variable TANDEM_LAB_NODE_JVM (space-separated; later
      * options win), e.g. "-XX:SoftMaxHeapSize=512m -Xmx1g" to try the daemons with a larger heap.
      */
     @Override
-    public boolean ready(String fw) {
+    public boolean settled(String fw) {
         String s = ControlClient.statusJson(lab, fw);
-        return running(fw) && s.contains("\"state\":\"PASSIVE\"") && !s.contains("BULK_SYNC");
+        double window = number(s, "advert_silence_ms");
+        double advert = number(s, "advert_ms");
+        double priority = number(s, "priority");
+        // below the longest window (two intervals + skew): it adapted
+        return window >= 0 && advert > 0 && window < 2 * advert + (256 - priority) * advert / 256 - 0.05;
+    }
+
+    private static double number(String json, String field) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + field + "\":([0-9.]+)").matcher(json);
+        return m.find() ? Double.parseDouble(m.group(1)) : -1;
+    }
+
+    @Override
+    public String detail(String fw) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"advert_silence_ms\":([0-9.]+)")
+                .matcher(ControlClient.statusJson(lab, fw));
+        return m.find() ? fw + " advert silence window " + m.group(1) + " ms" : "";
     }
 
     public static List<String> nodeJvm() {

@@ -11,6 +11,11 @@ package dev.tandem.linux;
 public final class RealtimeScheduling {
     private static final int SCHED_OTHER = 0;
     private static final int SCHED_FIFO = 1;
+    /**
+     * Threads a real-time thread creates start in ordinary scheduling: without it the JDK's
+     * virtual-thread carriers, first started from the loop, ran SCHED_FIFO (seen in the lab).
+     */
+    private static final int SCHED_RESET_ON_FORK = 0x40000000;
 
     private static volatile int configured;
     private static volatile java.util.function.Consumer<String> failures = m -> {};
@@ -58,7 +63,7 @@ public final class RealtimeScheduling {
         if (priority < 0 || priority > 99) {
             throw new IllegalArgumentException("realtime priority " + priority + " out of 0..99");
         }
-        int r = Libc.schedSetScheduler(priority == 0 ? SCHED_OTHER : SCHED_FIFO, priority);
+        int r = Libc.schedSetScheduler(priority == 0 ? SCHED_OTHER : SCHED_FIFO | SCHED_RESET_ON_FORK, priority);
         return r == 0 ? null : Errno.name(-r) + ": " + Errno.describe(-r);
     }
 
@@ -84,7 +89,8 @@ public final class RealtimeScheduling {
                     continue; // the thread ended
                 }
                 if (comm.equals("VM Thread")) {
-                    int r = Libc.schedSetScheduler(Integer.parseInt(t.getFileName().toString()), SCHED_FIFO, p);
+                    int r = Libc.schedSetScheduler(Integer.parseInt(t.getFileName().toString()),
+                            SCHED_FIFO | SCHED_RESET_ON_FORK, p);
                     return r == 0 ? null : Errno.name(-r) + ": " + Errno.describe(-r);
                 }
             }
@@ -96,6 +102,6 @@ public final class RealtimeScheduling {
 
     /** True if the calling thread runs in SCHED_FIFO. */
     public static boolean currentThreadIsRealtime() {
-        return Libc.schedGetScheduler() == SCHED_FIFO;
+        return (Libc.schedGetScheduler() & ~SCHED_RESET_ON_FORK) == SCHED_FIFO;
     }
 }

@@ -27,6 +27,50 @@ class RealtimeSchedulingTest {
     }
 
     @Test
+    void aThreadStartedByARealtimeThreadIsOrdinary() throws Exception {
+        AtomicReference<String> seen = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            RealtimeScheduling.applyToCurrentThread(5);
+            AtomicReference<String> child = new AtomicReference<>();
+            Thread c = Thread.ofPlatform().start(() -> child.set(policyOfThisThread()));
+            try {
+                c.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            seen.set(policyOfThisThread() + " " + child.get());
+            RealtimeScheduling.applyToCurrentThread(0);
+        });
+        t.join(5000);
+        assertThat(seen.get()).as("parent FIFO, child SCHED_OTHER (reset on fork)").isEqualTo("1 0");
+    }
+
+    @Test
+    void theJvmsVmThreadTakesTheConfiguredPriority() throws Exception {
+        RealtimeScheduling.configure(5, m -> {});
+        try {
+            assertThat(RealtimeScheduling.applyToVmThread()).isNull();
+            String tid = vmThread();
+            assertThat(policyOf(Path.of("/proc/self/task", tid, "stat"))).isEqualTo("1");
+            assertThat(Libc.schedSetScheduler(Integer.parseInt(tid), 0, 0)).isZero();
+        } finally {
+            RealtimeScheduling.configure(0, m -> {});
+        }
+        assertThat(RealtimeScheduling.applyToVmThread()).as("not configured: nothing to do").isNull();
+    }
+
+    private static String vmThread() throws Exception {
+        try (var ts = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : ts.toList()) {
+                if (Files.readString(t.resolve("comm")).strip().equals("VM Thread")) {
+                    return t.getFileName().toString();
+                }
+            }
+        }
+        throw new AssertionError("no VM Thread");
+    }
+
+    @Test
     void outOfRangeIsRefused() {
         assertThatThrownBy(() -> RealtimeScheduling.applyToCurrentThread(100)).hasMessageContaining("0..99");
         assertThatThrownBy(() -> RealtimeScheduling.configure(-1, m -> {})).hasMessageContaining("0..99");
@@ -34,8 +78,12 @@ class RealtimeSchedulingTest {
 
     /** The kernel's own view: /proc/thread-self/stat, field 41 (policy). */
     private static String policyOfThisThread() {
+        return policyOf(Path.of("/proc/thread-self/stat"));
+    }
+
+    private static String policyOf(Path statFile) {
         try {
-            String stat = Files.readString(Path.of("/proc/thread-self/stat"));
+            String stat = Files.readString(statFile);
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
             return f[41 - 3];
         } catch (Exception e) {

@@ -85,6 +85,9 @@ public final class NodeCore {
     private Input.SessionSyncState sessions;
 
     /** What this node knows of one peer on one dedicated path. */
+    /** How late the active's heartbeats have come lately: sizes the advert silence window. */
+    private final HeartbeatJitter jitter;
+
     private static final class PathView {
         final String peer;
         final String path;
@@ -123,6 +126,7 @@ public final class NodeCore {
             }
         }
         this.advertIntervalNanos = spec.timers().advertIntervalMs() * MS;
+        this.jitter = new HeartbeatJitter(HaTimers.masterDownNanos(spec.priority(), advertIntervalNanos));
         this.health = new HealthMonitors(spec.health());
         for (InstanceSpec i : spec.instances()) {
             instances.add(new VrrpInstance(i, advertIntervalNanos));
@@ -300,19 +304,32 @@ public final class NodeCore {
     }
 
     /**
-     * Default: one advert interval plus the skew, once the dedicated links are silent too (see
-     * {@link #corroborated}; without links it is the RFC master-down interval). History: two intervals
-     * + skew until 2026-11-23. One interval + skew had faked dead nodes on a loaded 2-core lab host,
-     * first with adverts up to ~4 ms late (before the failover path ran SCHED_FIFO), then with both
-     * JVMs stalled whole at load 13 (heartbeats missed too). Two causes were found and removed: the
-     * JVM's VM thread ran at ordinary priority, so every safepoint stopped the real-time threads until
-     * it got a CPU; and after such a stall the loop could step a silence timer before the readers had
-     * handed over the adverts that arrived meanwhile (the node loop now gives them a grace, see
-     * {@link #promotionBySilenceDue}). `timers.advert_silence_ms` overrides.
+     * How long adverts must be silent on every segment once the dedicated links are silent too (see
+     * {@link #corroborated}; without links it is the RFC master-down interval). `timers.advert_silence_ms`
+     * overrides. Default: adaptive, between one advert interval + skew + 1 ms (a quiet pair) and two
+     * intervals + skew (a busy one, and until the active's heartbeats have been seen for 5 s): one
+     * interval + skew + twice the worst lateness of the active's heartbeats in the last 30 s + 1 ms.
+     *
+     * <p>Why adaptive. Two intervals + skew (the default until 2026-11-23) gave a host-crash outage of
+     * 15-23 ms (median 17.6); one interval + skew gave 7-13 ms (median 11.6) on a quiet lab host, but
+     * on a 2-core host at load 8 the active's real-time loop still ran up to 9.5 ms late (safepoints
+     * waiting for ordinary threads to reach them, a non-preemptible kernel) and the passive took over
+     * falsely 11-18 times a minute. Earlier tries of fixed short windows (before the failover path ran
+     * SCHED_FIFO, and with it) failed the same way. The heartbeats, every few milliseconds from the
+     * active's loop, measure exactly that lateness, so the window is as short as the pair's recent
+     * behaviour allows and never longer than the old default.
      */
     private long advertSilenceNanos() {
-        return links.advertSilenceMs() >= 0 ? links.advertSilenceMs() * MS
-                : advertIntervalNanos + HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
+        if (links.advertSilenceMs() >= 0) {
+            return links.advertSilenceMs() * MS;
+        }
+        long skew = HaTimers.skewNanos(spec.priority(), advertIntervalNanos);
+        long cap = 2 * advertIntervalNanos + skew;
+        if (!jitter.established(now)) {
+            return cap;
+        }
+        long lateness = Math.max(0, jitter.recentMax(now) - heartbeatNanos);
+        return Math.min(cap, advertIntervalNanos + skew + 2 * lateness + MS);
     }
 
     /** PASSIVE: when the active counts as silent on every path. */
@@ -505,6 +522,10 @@ public final class NodeCore {
         PathView v = m == null ? null : m.get(h.path());
         if (v == null) {
             return; // a peer or path we do not know: the channel layer already refused it
+        }
+        if (h.peerState() == NodeState.ACTIVE && v.lastActiveAt != Long.MIN_VALUE && v.lastAt != Long.MIN_VALUE
+                && state != NodeState.ACTIVE) {
+            jitter.gap(now, now - v.lastAt);
         }
         v.lastAt = now;
         v.peerState = h.peerState();
@@ -972,6 +993,8 @@ public final class NodeCore {
         assert linksDown.isEmpty() : "becoming ACTIVE with links down " + linksDown;
         assert !suspended && !flapSuspended : "becoming ACTIVE while suspended";
         electionDeadline = NEVER;
+        jitter.reset(); // it measured the old active
+
         if (sessions != null && !sessions.complete()) {
             cause += "; session bulk sync incomplete: taking over with the " + sessions.entries() + " sessions received";
         }
@@ -1193,6 +1216,7 @@ public final class NodeCore {
         rejected.forEach((k, v) -> rej.put(k.name(), v));
         return new NodeStatus(spec.name(), state, spec.priority(), effectivePriority(), list,
                 List.copyOf(recent), rej, health.status(), flapCount,
-                suspended ? "operator" : flapSuspended ? "flap max" : "");
+                suspended ? "operator" : flapSuspended ? "flap max" : "",
+                links.enabled() ? advertSilenceNanos() / 1000 : -1);
     }
 }

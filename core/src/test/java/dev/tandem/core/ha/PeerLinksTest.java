@@ -150,6 +150,49 @@ class PeerLinksTest {
     }
 
     @Test
+    void theAdvertSilenceWindowAdaptsToHowLateTheActivesHeartbeatsCame() {
+        Net n = new Net();
+        n.startPair();
+        long skew = HaTimers.skewNanos(200, 10 * MS);
+        long cap = 20 * MS + skew;
+        assertThat(n.b.status().advertSilenceMicros()).as("no history yet: two intervals + skew").isEqualTo(cap / 1000);
+        n.until(n.now + 6_000 * MS);
+        long quiet = 10 * MS + skew + MS;
+        assertThat(n.b.status().advertSilenceMicros()).as("punctual heartbeats: one interval + skew + 1 ms")
+                .isEqualTo(quiet / 1000);
+        // fw1 is not heard for 3 ms (a heartbeat comes 5 ms after the previous one, 3 ms late): twice that is added
+        Set<String> all = Set.of("lan0", "wan0", "control", "backup");
+        n.cut.addAll(all);
+        n.until(n.now + 3 * MS);
+        n.cut.clear();
+        n.until(n.now + 100 * MS);
+        assertThat(n.b.state()).isEqualTo(NodeState.PASSIVE);
+        long late = n.b.status().advertSilenceMicros() * 1000 - quiet;
+        assertThat(late).as("2 x lateness (micros in the status)").isBetween(2 * 2 * MS - 1000, 2 * 4 * MS);
+        // a longer pause: never beyond the old default
+        n.cut.addAll(all);
+        n.until(n.now + 9 * MS);
+        n.cut.clear();
+        n.until(n.now + 100 * MS);
+        assertThat(n.b.status().advertSilenceMicros()).isEqualTo(cap / 1000);
+        // 30 s later the pauses are forgotten
+        n.until(n.now + 36_000 * MS);
+        assertThat(n.b.status().advertSilenceMicros()).isEqualTo(quiet / 1000);
+    }
+
+    @Test
+    void aDeadActiveOfAQuietPairIsFoundAfterOneIntervalPlusSkew() {
+        Net n = new Net();
+        n.startPair();
+        n.until(n.now + 6_000 * MS + 3 * MS);
+        n.aDead = true;
+        long took = n.timeUntil(n.b, NodeState.ACTIVE, 200 * MS);
+        long window = 10 * MS + HaTimers.skewNanos(200, 10 * MS) + MS;
+        assertThat(took).isLessThanOrEqualTo(window).isGreaterThan(window - 10 * MS - 1);
+        assertThat(n.b.status().recentTransitions().getLast().text()).contains("advert silence window 13.2 ms");
+    }
+
+    @Test
     void aFaultingActiveHandsOverAtOnceOverTheControlLink() {
         Net n = new Net();
         n.startPair();

@@ -63,9 +63,12 @@ public final class NodeDaemon implements AutoCloseable {
     private final BlockingQueue<Stamped> inputs = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private long lastStepAt = Long.MIN_VALUE;
     private static final long LATE_WARNING_NANOS = 5_000_000L;
+    /** An input whose actions took longer than this to carry out is reported (at most once a second). */
+    private static final long SLOW_STEP_NANOS = 2_000_000L;
     /** A loop later than this at a promotion by silence waits this long for its readers first. */
     private static final long READER_GRACE_NANOS = 1_000_000L;
     private long lastLateReport;
+    private long lastSlowReport;
     private long graceGivenFor = Long.MIN_VALUE;
     private final ConcurrentLinkedQueue<Runnable> loopTasks = new ConcurrentLinkedQueue<>();
     private final AtomicLong droppedInputs = new AtomicLong();
@@ -682,7 +685,16 @@ public final class NodeDaemon implements AutoCloseable {
                     log.record("ERROR", nodeName + " rejected an input it could not handle: " + e);
                     continue;
                 }
+                long stepStart = System.nanoTime();
                 execute(out);
+                long took = System.nanoTime() - stepStart;
+                if (took > SLOW_STEP_NANOS && System.nanoTime() - lastSlowReport > 1_000_000_000L) {
+                    lastSlowReport = System.nanoTime();
+                    // the loop is the failover path: anything slow it does delays adverts and heartbeats
+                    log.record("WARNING", nodeName + " event loop spent " + (took / 100_000) / 10.0 + " ms on "
+                            + (in == null ? "a timer" : in.input().getClass().getSimpleName()) + " -> "
+                            + out.stream().map(a -> a.getClass().getSimpleName()).distinct().toList());
+                }
                 dev.tandem.core.ha.NodeState after = core.state();
                 if (after != publishedState) {
                     metrics.transition(after);

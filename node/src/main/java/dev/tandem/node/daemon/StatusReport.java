@@ -29,6 +29,8 @@ public final class StatusReport {
                     .append(",\"rejected\":").append(x.rejected()).append('}');
         }
         b.append("],\"suspended_by\":").append(q(s.suspendedBy())).append(",\"flap_count\":").append(s.flapCount())
+                .append(",\"advert_silence_ms\":").append(s.advertSilenceMicros() < 0 ? "null"
+                        : String.format(java.util.Locale.ROOT, "%.1f", s.advertSilenceMicros() / 1000.0))
                 .append(",\"monitors\":[");
         for (int i = 0; i < s.monitors().size(); i++) {
             var m = s.monitors().get(i);
