@@ -42,7 +42,7 @@ public final class ProbeStream implements AutoCloseable {
             double probeGapMs) {}
 
     /** Probe interval: 0.2 ms, so a few-millisecond outage is resolved. */
-    static final int INTERVAL_MICROS = 200;
+    public static final int INTERVAL_MICROS = 200;
     /**
      * An echo later than this counts as lost: a path that queues packets (an unresolved neighbour, a
      * full queue) and delivers them late is not delivering. The round trip through the lab is ~0.05 ms.

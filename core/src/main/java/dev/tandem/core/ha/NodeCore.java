@@ -234,13 +234,18 @@ public final class NodeCore {
     }
 
     /**
-     * True if a Tick at {@code at} would promote this PASSIVE node because the active is silent on
-     * every path. A caller that was itself held up (a late wake-up, a JVM pause) gives its readers a
-     * moment to hand over what arrived meanwhile before it steps such a Tick: silence is a judgement
-     * on the peer, and must not be one on this node's own scheduling.
+     * True if a Tick at {@code at} would make this node ACTIVE because nobody was heard: a PASSIVE
+     * node whose active is silent on every path, or an INITIAL one at the end of its election delay.
+     * A caller that was itself held up (a late wake-up, a JVM pause: a cold JVM on a busy host took
+     * the role at start-up this way) gives its readers a moment to hand over what arrived meanwhile
+     * before it steps such a Tick: silence is a judgement on the peer, not on this node's scheduling.
      */
     public boolean promotionBySilenceDue(long at) {
-        return state == NodeState.PASSIVE && at >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS);
+        return switch (state) {
+            case PASSIVE -> at >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS);
+            case INITIAL -> at >= electionDeadline && at >= allSilentAt() && at >= linksSilentAt();
+            default -> false;
+        };
     }
 
     /** When the core next needs a Tick, or Long.MAX_VALUE. Always later than the last step's time. */

@@ -193,6 +193,20 @@ class PeerLinksTest {
     }
 
     @Test
+    void aTickThatWouldTakeTheRoleForSilenceIsAnnouncedBeforehand() {
+        NodeCore alone = new NodeCore(spec("fw2", "fw1", 200, 2));
+        alone.start(0, Set.of());
+        long mdi = HaTimers.masterDownNanos(200, 10 * MS);
+        assertThat(alone.promotionBySilenceDue(mdi / 2)).as("INITIAL, election delay running").isFalse();
+        assertThat(alone.promotionBySilenceDue(mdi + 1)).as("INITIAL, nobody heard").isTrue();
+        Net n = new Net();
+        n.startPair();
+        assertThat(n.b.promotionBySilenceDue(n.now)).as("PASSIVE, active heard").isFalse();
+        assertThat(n.b.promotionBySilenceDue(n.now + mdi)).as("PASSIVE, if nothing comes until then").isTrue();
+        assertThat(n.a.promotionBySilenceDue(n.now + mdi)).as("ACTIVE").isFalse();
+    }
+
+    @Test
     void aFaultingActiveHandsOverAtOnceOverTheControlLink() {
         Net n = new Net();
         n.startPair();
