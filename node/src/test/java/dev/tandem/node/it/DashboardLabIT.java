@@ -138,13 +138,7 @@ class DashboardLabIT {
             assertThat(refused.statusCode()).isEqualTo(403);
             assertThat(pair.log("fw2")).doesNotContain("demote requested");
 
-            // the demote measures the takeover and the page, not a backup still starting: fw2 connected,
-            // every monitor up, session copy complete (on a busy CI box a JVM can take seconds to settle)
-            Netns.await("fw2 ready to take over", Duration.ofSeconds(20), () -> {
-                String st = LabFixture.status(lab, "fw2");
-                return st.contains("\"state\":\"PASSIVE\"") && st.contains("control link to fw1 (10.10.3.1): connected")
-                        && !st.contains("\"up\":false") && !st.contains("BULK_SYNC");
-            }, () -> LabFixture.status(lab, "fw2"));
+            LabFixture.awaitFw2ReadyToTakeOver(lab);
             driver.switchTo().window(fw1Tab);
             driver.findElement(By.id("btn-demote")).click();
             new WebDriverWait(driver, Duration.ofSeconds(5)).until(ExpectedConditions.alertIsPresent()).accept();

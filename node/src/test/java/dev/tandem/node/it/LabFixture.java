@@ -27,4 +27,17 @@ final class LabFixture {
     static String status(LabTopology lab, String fw) {
         return request(lab, fw, "status-json");
     }
+
+    /**
+     * Waits until fw2 could take over now: PASSIVE, connected to fw1 on the control link, every
+     * monitor up, session copy complete. A test of a handover measures the handover, not a backup
+     * whose JVM is still settling on a busy CI host.
+     */
+    static void awaitFw2ReadyToTakeOver(LabTopology lab) {
+        Netns.await("fw2 ready to take over", java.time.Duration.ofSeconds(20), () -> {
+            String st = status(lab, "fw2");
+            return st.contains("\"state\":\"PASSIVE\"") && st.contains("control link to fw1 (10.10.3.1): connected")
+                    && !st.contains("\"up\":false") && !st.contains("BULK_SYNC");
+        }, () -> status(lab, "fw2"));
+    }
 }

@@ -98,8 +98,10 @@ class OperatorOutputsIT {
                     assertThat(lab.active()).as(pair.log("fw2")).isEqualTo("fw1");
                     Cmd.sleep(100);
                 }
+                LabFixture.awaitFw2ReadyToTakeOver(lab);
                 assertThat(ControlServer.request(lab.runDir().resolve("fw1.sock"), "demote alice")).startsWith("ok");
-                awaitTrue("fw2 active", 5, () -> lab.active().equals("fw2"));
+                dev.tandem.node.it.Netns.await("fw2 active", Duration.ofSeconds(5), () -> lab.active().equals("fw2"),
+                        () -> "active: " + lab.active() + "\nfw1:\n" + pair.log("fw1") + "\nfw2:\n" + pair.log("fw2"));
                 awaitTrue("notify script ran for both nodes' transitions", 10, () -> {
                     try {
                         String n = Files.exists(notified) ? Files.readString(notified) : "";
