@@ -144,6 +144,10 @@ final class StatusCommand implements Callable<Integer> {
         b.append(String.format("%s  %s  role %s  priority %s effective / %s configured%s%n", Text.str(s, "node", "?"),
                 Text.str(s, "state", "?"), Text.str(s, "role", "?"), Text.str(s, "effective_priority", "?"),
                 Text.str(s, "priority", "?"), s.containsKey("version") ? "  version " + Text.str(s, "version", "") : ""));
+        if ("PASSIVE".equals(Text.str(s, "state", "")) && s.get("advert_silence_ms") instanceof Number w) {
+            // how long the active's adverts must be silent before this node takes over (adapts to the active)
+            b.append("  advert silence window ").append(w).append(" ms (with the dedicated links silent too)\n");
+        }
         String susp = Text.str(s, "suspended_by", "");
         Object flaps = s.get("flap_count");
         if (!susp.isEmpty() || (flaps instanceof Long f && f > 0)) {

@@ -76,6 +76,10 @@ public final class StatusReport {
                         m.detail()));
             }
         }
+        if (s.state() == dev.tandem.core.ha.NodeState.PASSIVE && s.advertSilenceMicros() >= 0) {
+            b.append(String.format(java.util.Locale.ROOT, "  advert silence window %.1f ms (with the dedicated links silent too)%n",
+                    s.advertSilenceMicros() / 1000.0));
+        }
         if (!s.suspendedBy().isEmpty() || s.flapCount() > 0) {
             b.append("  suspended by: ").append(s.suspendedBy().isEmpty() ? "-" : s.suspendedBy())
                     .append("  flap count: ").append(s.flapCount()).append('\n');

@@ -108,6 +108,11 @@ class CliApiTest {
                 .contains("peers:\n    last hello from fw2")
                 .contains("last transitions:\n    fw1 INIT -> PASSIVE\n    fw1 PASSIVE -> ACTIVE: peer silent");
         assertThat(r.out()).doesNotContain("\u001b");
+        assertThat(r.out()).as("the active applies no silence window").doesNotContain("advert silence window");
+        fw1.state = "PASSIVE";
+        Run passive = run("status", "-c", cluster.toString(), "--node", "fw1", "--token", viewer);
+        assertThat(passive.out()).contains("  advert silence window 13.2 ms (with the dedicated links silent too)");
+        fw1.state = "ACTIVE";
     }
 
     @Test

@@ -41,7 +41,7 @@ final class FakeNode implements NodeView, AutoCloseable {
                 + "\",\"priority\":150,\"effective_priority\":" + (active ? 150 : 100) + ",\"dropped_inputs\":0,"
                 + "\"instances\":[{\"instance\":\"VG1 lan0\",\"vrid\":51,\"role\":\"" + (active ? "MASTER" : "BACKUP")
                 + "\",\"master\":\"10.0.0.1\",\"master_priority\":150,\"adverts_sent\":12,\"adverts_received\":3,\"rejected\":0}],"
-                + "\"suspended_by\":\"\",\"flap_count\":0,"
+                + "\"suspended_by\":\"\",\"flap_count\":0,\"advert_silence_ms\":" + (active ? "20.2" : "13.2") + ","
                 + "\"monitors\":[{\"name\":\"uplinks\",\"monitor\":\"link group uplinks\",\"effect\":\"-50\",\"up\":true,\"detail\":\"wan0 up\"},"
                 + "{\"name\":\"dns\",\"monitor\":\"service dns\",\"effect\":\"fault\",\"up\":false,\"detail\":\"timeout\\u001b[31m after 2 s\"}],"
                 + "\"rejected_by_reason\":{},\"transitions\":[\"" + name + " INIT -> PASSIVE\",\"" + name + " PASSIVE -> ACTIVE: peer silent\"],"
