@@ -36,6 +36,7 @@ public final class FailoverScenario {
             try (ProbeStream probe = ProbeStream.start(lab, ipv6)) {
                 probe.awaitFlowing(10_000);
                 Cmd.sleep(1000);
+                java.time.Instant faultWall = java.time.Instant.now();
                 switch (fault) {
                     case CRASH -> {
                         // the data plane and the adverts stop at one instant, without a link event
@@ -66,6 +67,10 @@ public final class FailoverScenario {
                             r.lossRuns(), r.late(), r.replyGapMs(), r.probeGapMs());
                     if (!detail.isEmpty()) {
                         out.printf("  %-10s %s (before the fault)%n", "", detail);
+                    }
+                    String how = pair.takeover("fw2", faultWall);
+                    if (!how.isEmpty()) {
+                        out.printf("  %-10s %s%n", "", how);
                     }
                 }
                 return r;

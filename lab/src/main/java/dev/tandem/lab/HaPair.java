@@ -40,6 +40,14 @@ public interface HaPair extends AutoCloseable {
         return "";
     }
 
+    /**
+     * One line on how fw took over after a fault at {@code faultAt} (wall clock), or "": Tandem's
+     * transition, how long after the fault it was logged, and its cause (which names the silence).
+     */
+    default String takeover(String fw, java.time.Instant faultAt) {
+        return "";
+    }
+
     /** Kills whatever still runs. */
     @Override
     void close();

@@ -48,9 +48,8 @@ public final class TandemPair extends ProcessPair {
         String s = ControlClient.statusJson(lab, fw);
         double window = number(s, "advert_silence_ms");
         double advert = number(s, "advert_ms");
-        double priority = number(s, "priority");
-        // below the longest window (two intervals + skew): it adapted
-        return window >= 0 && advert > 0 && window < 2 * advert + (256 - priority) * advert / 256 - 0.05;
+        // below the longest window (two intervals; plus the skew where there are several backups): it adapted
+        return window >= 0 && advert > 0 && window < 2 * advert - 0.05;
     }
 
     private static double number(String json, String field) {
@@ -63,6 +62,27 @@ public final class TandemPair extends ProcessPair {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"advert_silence_ms\":([0-9.]+)")
                 .matcher(ControlClient.statusJson(lab, fw));
         return m.find() ? fw + " advert silence window " + m.group(1) + " ms" : "";
+    }
+
+    @Override
+    public String takeover(String fw, java.time.Instant faultAt) {
+        String last = null;
+        for (String line : log(fw).split("\n")) {
+            if (line.contains(" TRANSITION ") && line.contains("-> ACTIVE")) {
+                last = line;
+            }
+        }
+        if (last == null) {
+            return "";
+        }
+        try {
+            java.time.Instant at = java.time.Instant.parse(last.substring(0, last.indexOf(' ')));
+            double ms = java.time.Duration.between(faultAt, at).toNanos() / 1e6;
+            String cause = last.substring(last.indexOf("-> ACTIVE") + "-> ACTIVE".length()).replaceFirst("^: ", "");
+            return String.format(java.util.Locale.ROOT, "%s took the role %.1f ms after the fault: %s", fw, ms, cause);
+        } catch (RuntimeException e) {
+            return ""; // not a line of ours
+        }
     }
 
     public static List<String> nodeJvm() {

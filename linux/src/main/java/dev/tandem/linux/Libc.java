@@ -31,6 +31,10 @@ public final class Libc {
     public static final int NETLINK_NO_ENOBUFS = 5;
     public static final int NETLINK_CAP_ACK = 10;
     public static final int SO_BINDTODEVICE = 25;
+    /** Kernel receive timestamps (struct timespec, CLOCK_REALTIME) as SCM_TIMESTAMPNS control messages. */
+    public static final int SO_TIMESTAMPNS = 35;
+    public static final int SCM_TIMESTAMPNS = SO_TIMESTAMPNS;
+    public static final int CLOCK_REALTIME = 0;
     public static final int IPPROTO_IP = 0;
     public static final int IPPROTO_IPV6 = 41;
     public static final int IP_TTL = 2;
@@ -76,6 +80,7 @@ public final class Libc {
     private static final MethodHandle MEMFD_CREATE = bind("memfd_create", FunctionDescriptor.of(I, P, I));
     private static final MethodHandle IF_NAMETOINDEX = bind("if_nametoindex", FunctionDescriptor.of(I, P));
     private static final MethodHandle SCHED_SETSCHEDULER = bind("sched_setscheduler", FunctionDescriptor.of(I, I, I, P));
+    private static final MethodHandle CLOCK_GETTIME = bind("clock_gettime", FunctionDescriptor.of(I, I, P));
     private static final MethodHandle SCHED_GETSCHEDULER = bind("sched_getscheduler", FunctionDescriptor.of(I, I));
 
     /** One capture buffer per thread: errno is per thread too. */
@@ -159,6 +164,25 @@ public final class Libc {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    private static final ThreadLocal<MemorySegment> TIMESPEC = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
+
+    /** clock_gettime(clock) in nanoseconds (CLOCK_REALTIME: since the epoch). */
+    public static long clockNanos(int clock) {
+        MemorySegment ts = TIMESPEC.get();
+        MemorySegment st = STATE.get();
+        try {
+            int r = (int) CLOCK_GETTIME.invokeExact(st, clock, ts);
+            if (r != 0) {
+                throw new NativeException("clock_gettime(" + clock + ")", errno(st));
+            }
+        } catch (NativeException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return ts.get(ValueLayout.JAVA_LONG, 0) * 1_000_000_000L + ts.get(ValueLayout.JAVA_LONG, 8);
     }
 
     /** Returns the byte count, or -errno (callers decide which errors are expected). */

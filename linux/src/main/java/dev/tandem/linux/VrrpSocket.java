@@ -23,8 +23,11 @@ public final class VrrpSocket implements AutoCloseable {
     private static final int WAIT_MS = 1000;
     private static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
-    /** A received advert: IPv4 header stripped; ttlOrHopLimit from the header / IPV6_HOPLIMIT. */
-    public record Received(byte[] source, byte[] destination, int ttlOrHopLimit, byte[] payload) {}
+    /**
+     * A received advert: IPv4 header stripped; ttlOrHopLimit from the header / IPV6_HOPLIMIT;
+     * arrivedAt when the kernel received it, on the clock of System.nanoTime() ({@link ReceiveTime}).
+     */
+    public record Received(byte[] source, byte[] destination, int ttlOrHopLimit, byte[] payload, long arrivedAt) {}
 
     private final String ifname;
     private final boolean ipv6;
@@ -63,6 +66,7 @@ public final class VrrpSocket implements AutoCloseable {
             Libc.setsockopt(r, Libc.SOL_SOCKET, Libc.SO_BINDTODEVICE, dev, "SO_BINDTODEVICE " + ifname);
             Libc.setsockoptInt(s, Libc.SOL_SOCKET, Libc.SO_RCVBUF, 4096, "SO_RCVBUF");
             Libc.setsockoptInt(r, Libc.SOL_SOCKET, Libc.SO_RCVBUF, 1 << 20, "SO_RCVBUF");
+            ReceiveTime.enable(r, "VRRP on " + ifname);
             if (ipv6) {
                 bindRetryingTentative(s, SockAddr.in6(arena, source, ifindex), "sender to its link-local address on " + ifname);
                 Libc.setsockoptInt(s, Libc.IPPROTO_IPV6, Libc.IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF");
@@ -212,7 +216,8 @@ public final class VrrpSocket implements AutoCloseable {
                     truncated++; // only this thread writes it
                     continue;
                 }
-                Received rx = ipv6 ? parse6((int) n) : parse4((int) n);
+                long arrivedAt = ReceiveTime.of(control, msghdr.get(ValueLayout.JAVA_LONG, 40));
+                Received rx = ipv6 ? parse6((int) n, arrivedAt) : parse4((int) n, arrivedAt);
                 if (rx != null) {
                     return rx;
                 }
@@ -227,7 +232,7 @@ public final class VrrpSocket implements AutoCloseable {
         return truncated;
     }
 
-    private Received parse4(int n) {
+    private Received parse4(int n, long arrivedAt) {
         if (n < 20) {
             return null;
         }
@@ -239,10 +244,10 @@ public final class VrrpSocket implements AutoCloseable {
         byte[] src = recvBuf.asSlice(12, 4).toArray(ValueLayout.JAVA_BYTE);
         byte[] dst = recvBuf.asSlice(16, 4).toArray(ValueLayout.JAVA_BYTE);
         byte[] payload = recvBuf.asSlice(ihl, n - ihl).toArray(ValueLayout.JAVA_BYTE);
-        return new Received(src, dst, ttl, payload);
+        return new Received(src, dst, ttl, payload, arrivedAt);
     }
 
-    private Received parse6(int n) {
+    private Received parse6(int n, long arrivedAt) {
         byte[] src = name.asSlice(8, 16).toArray(ValueLayout.JAVA_BYTE); // sockaddr_in6.sin6_addr
         byte[] dst = null;
         int hops = -1;
@@ -265,7 +270,7 @@ public final class VrrpSocket implements AutoCloseable {
         if (dst == null || hops < 0) {
             return null;
         }
-        return new Received(src, dst, hops, recvBuf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
+        return new Received(src, dst, hops, recvBuf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), arrivedAt);
     }
 
     /**

@@ -38,8 +38,11 @@ class VrrpSocketTest {
             CompletableFuture<VrrpSocket.Received> own = CompletableFuture.supplyAsync(tx::receive,
                     r -> Thread.ofPlatform().start(r));
             Thread.sleep(100);
+            long before = System.nanoTime();
             tx.send(MSG);
             VrrpSocket.Received r = got.get(3, TimeUnit.SECONDS);
+            // the kernel's receive time, not the reader's: within the send, never after the return
+            assertThat(r.arrivedAt()).isBetween(before - 1_000_000, System.nanoTime());
             assertThat(r.payload()).isEqualTo(MSG);
             assertThat(r.ttlOrHopLimit()).isEqualTo(255);
             assertThat(r.source()).isEqualTo(srcA);

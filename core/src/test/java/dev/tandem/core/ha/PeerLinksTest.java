@@ -153,12 +153,11 @@ class PeerLinksTest {
     void theAdvertSilenceWindowAdaptsToHowLateTheActivesHeartbeatsCame() {
         Net n = new Net();
         n.startPair();
-        long skew = HaTimers.skewNanos(200, 10 * MS);
-        long cap = 20 * MS + skew;
-        assertThat(n.b.status().advertSilenceMicros()).as("no history yet: two intervals + skew").isEqualTo(cap / 1000);
+        long cap = 20 * MS; // a pair: no other backup to stagger against, no skew
+        assertThat(n.b.status().advertSilenceMicros()).as("no history yet: two intervals").isEqualTo(cap / 1000);
         n.until(n.now + 6_000 * MS);
-        long quiet = 10 * MS + skew + MS;
-        assertThat(n.b.status().advertSilenceMicros()).as("punctual heartbeats: one interval + skew + 1 ms")
+        long quiet = 10 * MS + MS;
+        assertThat(n.b.status().advertSilenceMicros()).as("punctual heartbeats: one interval + 1 ms")
                 .isEqualTo(quiet / 1000);
         // fw1 is not heard for 3 ms (a heartbeat comes 5 ms after the previous one, 3 ms late): twice that is added
         Set<String> all = Set.of("lan0", "wan0", "control", "backup");
@@ -181,15 +180,29 @@ class PeerLinksTest {
     }
 
     @Test
-    void aDeadActiveOfAQuietPairIsFoundAfterOneIntervalPlusSkew() {
+    void aDeadActiveOfAQuietPairIsFoundAfterOneIntervalPlus1Ms() {
         Net n = new Net();
         n.startPair();
         n.until(n.now + 6_000 * MS + 3 * MS);
         n.aDead = true;
         long took = n.timeUntil(n.b, NodeState.ACTIVE, 200 * MS);
-        long window = 10 * MS + HaTimers.skewNanos(200, 10 * MS) + MS;
+        long window = 10 * MS + MS;
         assertThat(took).isLessThanOrEqualTo(window).isGreaterThan(window - 10 * MS - 1);
-        assertThat(n.b.status().recentTransitions().getLast().text()).contains("advert silence window 13.2 ms");
+        assertThat(n.b.status().recentTransitions().getLast().text()).contains("advert silence window 11.0 ms");
+    }
+
+    @Test
+    void withTwoOrMorePeersTheSkewStaysInTheWindow() {
+        NodeSpec two = new NodeSpec("fw2", 200, false, true, ChecksumMode.RFC5798, HaTimers.profile("aggressive"),
+                spec("fw2", "fw1", 200, 2).instances(),
+                new PeerLinks(List.of("fw1", "fw3"), List.of("control", "backup"), 2, 3, -1));
+        NodeCore c = new NodeCore(two);
+        c.start(0, Set.of());
+        assertThat(c.status().advertSilenceMicros()).as("two intervals + skew")
+                .isEqualTo((20 * MS + HaTimers.skewNanos(200, 10 * MS)) / 1000);
+        NodeCore pair = new NodeCore(spec("fw2", "fw1", 200, 2));
+        pair.start(0, Set.of());
+        assertThat(pair.status().advertSilenceMicros()).as("a pair: two intervals").isEqualTo(20 * MS / 1000);
     }
 
     @Test

@@ -12,14 +12,22 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import java.util.function.Function;
 
 /** UDP heartbeats on one dedicated path: sent from the node's loop, read on a platform thread. */
 public final class HeartbeatPort implements AutoCloseable {
+    /** Takes an input with the time it happened (System.nanoTime() clock): here, the kernel's receive time. */
+    @FunctionalInterface
+    public interface TimedSink {
+        void accept(Input input, long at);
+    }
+
+    private static final int MAX_DATAGRAM = 512;
+
     private final String self;
     private final String path;
-    private final DatagramChannel channel;
+    /** FFM, not a DatagramChannel: the kernel's receive time comes with each heartbeat (ReceiveTime). */
+    private final dev.tandem.linux.UdpReceiver receiver;
     /**
      * Sending has its own non-blocking socket: a blocking send stalled the whole event loop once the
      * path's link lost carrier (datagrams wait for ARP, the send buffer fills, send() blocks).
@@ -27,28 +35,33 @@ public final class HeartbeatPort implements AutoCloseable {
     private final DatagramChannel sender;
     private final List<InetSocketAddress> peers = new ArrayList<>();
     private final Map<String, String> peerAddresses;
+    private final Map<String, byte[]> peerBytes = new java.util.HashMap<>();
     private final Function<String, byte[]> keys;
-    private final Consumer<Input> sink;
+    private final TimedSink sink;
     private final byte[] myKey;
     private final AtomicLong rejected = new AtomicLong();
     private long seq;
     private Thread reader;
 
     public HeartbeatPort(String self, PeerChannel.PathSpec spec, int port, byte[] myKey, Function<String, byte[]> keys,
-                         Consumer<Input> sink) throws IOException {
+                         TimedSink sink) throws IOException {
         this.self = self;
         this.path = spec.path();
         this.myKey = myKey;
         this.keys = keys;
         this.sink = sink;
         this.peerAddresses = spec.peerAddresses();
-        this.channel = DatagramChannel.open();
-        channel.bind(new InetSocketAddress(address(spec.localAddress()), port));
+        try {
+            this.receiver = dev.tandem.linux.UdpReceiver.bind(address(spec.localAddress()).getAddress(), port, MAX_DATAGRAM);
+        } catch (RuntimeException e) { // NativeException (address in use, not local), bad arguments
+            throw new IOException("heartbeat port " + spec.localAddress() + ":" + port + ": " + e.getMessage(), e);
+        }
         sender = DatagramChannel.open();
         sender.bind(new InetSocketAddress(address(spec.localAddress()), 0));
         sender.configureBlocking(false);
-        for (String a : spec.peerAddresses().values()) {
-            peers.add(new InetSocketAddress(address(a), port));
+        for (Map.Entry<String, String> e : spec.peerAddresses().entrySet()) {
+            peers.add(new InetSocketAddress(address(e.getValue()), port));
+            peerBytes.put(e.getKey(), address(e.getValue()).getAddress());
         }
     }
 
@@ -78,28 +91,36 @@ public final class HeartbeatPort implements AutoCloseable {
 
     private void read() {
         dev.tandem.linux.RealtimeScheduling.enterIfConfigured();
-        ByteBuffer buf = ByteBuffer.allocate(512);
-        while (channel.isOpen()) {
+        byte[] p = new byte[MAX_DATAGRAM];
+        while (true) {
+            dev.tandem.linux.UdpReceiver.Datagram d;
             try {
-                buf.clear();
-                java.net.SocketAddress from = channel.receive(buf);
-                byte[] p = buf.array();
-                int len = buf.position();
-                String sender = HeartbeatCodec.sender(p, len);
-                HeartbeatCodec.Heartbeat h = sender == null ? null : HeartbeatCodec.decode(p, len, keys.apply(sender));
-                if (h == null || !peerAddresses.containsKey(h.node())
-                        || !(from instanceof InetSocketAddress isa)
-                        || !isa.getAddress().equals(address(peerAddresses.get(h.node())))) {
-                    rejected.incrementAndGet(); // unknown sender, no key yet, bad MAC or wrong address
-                    continue;
-                }
-                sink.accept(new Input.Heartbeat(h.node(), path, h.state(), h.priority()));
-            } catch (IOException e) {
-                if (!channel.isOpen()) {
+                d = receiver.receive(p);
+            } catch (RuntimeException e) { // a receive error (NativeException) is not the peer's silence: go on
+                try {
+                    Thread.sleep(10); // bounded: a persistent error must not spin this real-time thread
+                } catch (InterruptedException ie) {
                     return;
                 }
+                continue;
             }
+            if (d == null) {
+                return; // closed
+            }
+            int len = d.length();
+            String sender = d.truncated() ? null : HeartbeatCodec.sender(p, len);
+            HeartbeatCodec.Heartbeat h = sender == null ? null : HeartbeatCodec.decode(p, len, keys.apply(sender));
+            if (h == null || !peerAddresses.containsKey(h.node()) || !fromPeer(d.source(), h.node())) {
+                rejected.incrementAndGet(); // unknown sender, no key yet, bad MAC or wrong address
+                continue;
+            }
+            sink.accept(new Input.Heartbeat(h.node(), path, h.state(), h.priority()), d.arrivedAt());
         }
+    }
+
+    private boolean fromPeer(byte[] source, String node) {
+        byte[] a = peerBytes.get(node);
+        return a != null && java.util.Arrays.equals(a, source);
     }
 
     public long rejected() {
@@ -110,10 +131,10 @@ public final class HeartbeatPort implements AutoCloseable {
     public void close() {
         try {
             sender.close();
-            channel.close();
         } catch (IOException e) {
             // closing
         }
+        receiver.close(); // wakes the reader
         if (reader != null) {
             try {
                 reader.join(1000);

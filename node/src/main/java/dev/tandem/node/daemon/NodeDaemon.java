@@ -603,7 +603,12 @@ public final class NodeDaemon implements AutoCloseable {
     }
 
     private void offer(Input in) {
-        if (!inputs.offer(new Stamped(System.nanoTime(), in))) {
+        offer(in, System.nanoTime());
+    }
+
+    /** An input that happened at {@code at} (System.nanoTime() clock): adverts and heartbeats carry the kernel's receive time. */
+    private void offer(Input in, long at) {
+        if (!inputs.offer(new Stamped(at, in))) {
             droppedInputs.incrementAndGet(); // bounded: a flood of packets must not exhaust memory
         }
     }
@@ -632,7 +637,7 @@ public final class NodeDaemon implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 continue;
             }
-            offer(new Input.PacketReceived(iface, v6, src, dst, r.ttlOrHopLimit(), r.payload()));
+            offer(new Input.PacketReceived(iface, v6, src, dst, r.ttlOrHopLimit(), r.payload()), r.arrivedAt());
         }
     }
 
