@@ -32,16 +32,28 @@ public final class FailoverScenario {
                 pair.close();
                 reset(lab);
             }
-            String detail = pair.detail("fw2");
             try (ProbeStream probe = ProbeStream.start(lab, ipv6)) {
                 probe.awaitFlowing(10_000);
                 Cmd.sleep(1000);
+                if (fault == Fault.CRASH) {
+                    // a crash is measured on a pair in its steady state: Tandem's passive sizes its advert
+                    // silence window from the active's heartbeats (5 s to start, a stall forgotten after
+                    // 30 s), and starting the probe (a JVM and tcpdump) is such a stall; the other faults
+                    // are handed over, not detected by silence
+                    long end = System.nanoTime() + SETTLE_MAX_MS * 1_000_000L;
+                    while (System.nanoTime() < end && !pair.settled("fw2")) {
+                        Cmd.sleep(500);
+                    }
+                }
+                String detail = pair.detail("fw2");
                 java.time.Instant faultWall = java.time.Instant.now();
+                java.time.Instant struck = null; // the fault struck between faultWall and this
                 switch (fault) {
                     case CRASH -> {
                         // the data plane and the adverts stop at one instant, without a link event
                         // the daemon could react to; then the daemon dies and the links go down
                         lab.cutDataPlane("fw1");
+                        struck = java.time.Instant.now();
                         pair.kill("fw1");
                         for (String l : lab.firewallLinks()) {
                             lab.setLink("fw1", l, false);
@@ -52,6 +64,9 @@ public final class FailoverScenario {
                     case DAEMON_CRASH -> pair.kill("fw1");
                 }
                 long faultAt = System.nanoTime();
+                if (struck == null) {
+                    struck = java.time.Instant.now();
+                }
                 await("fw2 takes over after " + fault, 10_000,
                         () -> Cmd.hasAddress(lab.ns("fw2"), "lan0", LabTopology.LAN_VIP)
                                 && Cmd.hasAddress(lab.ns("fw2"), "wan0", LabTopology.WAN_VIP), pair);
@@ -68,7 +83,8 @@ public final class FailoverScenario {
                     if (!detail.isEmpty()) {
                         out.printf("  %-10s %s (before the fault)%n", "", detail);
                     }
-                    String how = pair.takeover("fw2", faultWall);
+                    // the fault is commands (nft, kill, ip): it struck somewhere between these two instants
+                    String how = pair.takeover("fw2", faultWall, struck);
                     if (!how.isEmpty()) {
                         out.printf("  %-10s %s%n", "", how);
                     }
@@ -90,13 +106,6 @@ public final class FailoverScenario {
         pair.start("fw2");
         await("fw2 ready as the backup", 30_000, () -> pair.ready("fw2"), pair);
         Cmd.sleep(1500); // fw2 settles as backup
-        // a crash is measured on a pair in its steady state: Tandem's passive sizes its advert silence
-        // window from the active's heartbeats (5 s to start, the active's start-up forgotten after 30 s);
-        // the other faults are handed over, not detected by silence
-        long end = System.nanoTime() + (fault == Fault.CRASH ? SETTLE_MAX_MS : 0) * 1_000_000L;
-        while (System.nanoTime() < end && !pair.settled("fw2")) {
-            Cmd.sleep(500);
-        }
         return lab.active();
     }
 

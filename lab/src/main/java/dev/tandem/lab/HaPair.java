@@ -41,10 +41,10 @@ public interface HaPair extends AutoCloseable {
     }
 
     /**
-     * One line on how fw took over after a fault at {@code faultAt} (wall clock), or "": Tandem's
-     * transition, how long after the fault it was logged, and its cause (which names the silence).
+     * One line on how fw took over after a fault struck between {@code from} and {@code to} (wall
+     * clock), or "": Tandem's transition, how long after the fault it was logged, and its cause.
      */
-    default String takeover(String fw, java.time.Instant faultAt) {
+    default String takeover(String fw, java.time.Instant from, java.time.Instant to) {
         return "";
     }
 

@@ -65,7 +65,7 @@ public final class TandemPair extends ProcessPair {
     }
 
     @Override
-    public String takeover(String fw, java.time.Instant faultAt) {
+    public String takeover(String fw, java.time.Instant from, java.time.Instant to) {
         String last = null;
         for (String line : log(fw).split("\n")) {
             if (line.contains(" TRANSITION ") && line.contains("-> ACTIVE")) {
@@ -77,9 +77,11 @@ public final class TandemPair extends ProcessPair {
         }
         try {
             java.time.Instant at = java.time.Instant.parse(last.substring(0, last.indexOf(' ')));
-            double ms = java.time.Duration.between(faultAt, at).toNanos() / 1e6;
+            double early = java.time.Duration.between(to, at).toNanos() / 1e6;
+            double late = java.time.Duration.between(from, at).toNanos() / 1e6;
             String cause = last.substring(last.indexOf("-> ACTIVE") + "-> ACTIVE".length()).replaceFirst("^: ", "");
-            return String.format(java.util.Locale.ROOT, "%s took the role %.1f ms after the fault: %s", fw, ms, cause);
+            return String.format(java.util.Locale.ROOT, "%s took the role %.1f-%.1f ms after the fault: %s", fw, early,
+                    late, cause);
         } catch (RuntimeException e) {
             return ""; // not a line of ours
         }

@@ -85,6 +85,11 @@ public final class NodeCore {
     private Input.SessionSyncState sessions;
 
     /** What this node knows of one peer on one dedicated path. */
+    /** When the caller was asked to step next (nextDeadline() after the last step); NEVER: no timer. */
+    private long dueAfterLastStep = NEVER;
+    /** A step this much after its deadline means this node was held up (a wake-up is never exact). */
+    private static final long OWN_STALL_MIN_NANOS = 500_000L;
+
     /** How late the active's heartbeats have come lately: sizes the advert silence window. */
     private final HeartbeatJitter jitter;
 
@@ -210,11 +215,21 @@ public final class NodeCore {
         if (state == null) {
             throw new IllegalStateException("step() before start()");
         }
+        long lastStepAt = now;
         begin(time);
         if (state == NodeState.STOPPED) {
             return finish();
         }
-        fireTimers();
+        boolean stalled = dueAfterLastStep != NEVER && now - dueAfterLastStep > OWN_STALL_MIN_NANOS;
+        if (stalled) {
+            // not stepped at the deadline it asked for: this node itself was held up until now, from
+            // some moment after its last step (taken as that step: at most a heartbeat interval before
+            // the deadline, which with heartbeats is never further away)
+            jitter.ownStall(Math.max(lastStepAt, dueAfterLastStep - Math.max(heartbeatNanos, MS)), now);
+        }
+        if (!stalled || !(input instanceof Input.Heartbeat || input instanceof Input.PacketReceived)) {
+            fireTimers();
+        } // else: a node held up past its deadlines hears what arrived first; its silence was partly its own
         switch (input) {
             case Input.Tick t -> { }
             case Input.PacketReceived p -> onPacket(p);
@@ -1177,7 +1192,8 @@ public final class NodeCore {
         assert state != NodeState.FAULT || !linksDown.isEmpty() || faultClearedAt != NEVER
                 || (verdict != null && !verdict.faults().isEmpty()) : "FAULT without a cause or hold down";
         assert state != NodeState.ACTIVE || nextAdvertAt > now : "advert timer in the past";
-        assert nextDeadline() > now : state + ": next deadline not in the future";
+        dueAfterLastStep = nextDeadline();
+        assert dueAfterLastStep > now : state + ": next deadline not in the future";
         List<Action> result = out;
         out = new ArrayList<>();
         return result;

@@ -180,6 +180,33 @@ class PeerLinksTest {
     }
 
     @Test
+    void aStallBothNodesShareDoesNotLengthenTheWindowButOneOfTheActiveAloneDoes() {
+        Net n = new Net();
+        n.startPair();
+        n.until(n.now + 6_000 * MS);
+        long quiet = 11 * MS;
+        assertThat(n.b.status().advertSilenceMicros()).isEqualTo(quiet / 1000);
+        for (int i = 0; i < 5; i++) {
+            // both frozen 9 ms (one hypervisor, or the lab's one kernel), then both run their late timers
+            n.now += 9 * MS;
+            n.run(n.a, n.a.step(n.now, new Input.Tick()));
+            n.run(n.b, n.b.step(n.now, new Input.Tick()));
+            n.until(n.now + 50 * MS + i * 1_300_000);
+        }
+        assertThat(n.b.state()).isEqualTo(NodeState.PASSIVE);
+        assertThat(n.eventsB).as("fw2, held up itself, heard fw1's late advert before judging it silent")
+                .noneMatch(e -> e.text().contains("-> ACTIVE"));
+        assertThat(n.b.status().advertSilenceMicros()).as("shared stalls: fw2 could not judge fw1 meanwhile")
+                .isEqualTo(quiet / 1000);
+        // fw1 alone held up 4 ms (fw2 runs, nothing arrives): that counts
+        n.cut.addAll(Set.of("lan0", "wan0", "control", "backup"));
+        n.until(n.now + 4 * MS);
+        n.cut.clear();
+        n.until(n.now + 100 * MS);
+        assertThat(n.b.status().advertSilenceMicros() * 1000 - quiet).as("2 x lateness").isBetween(2 * 3 * MS, 2 * 6 * MS);
+    }
+
+    @Test
     void aDeadActiveOfAQuietPairIsFoundAfterOneIntervalPlus1Ms() {
         Net n = new Net();
         n.startPair();
