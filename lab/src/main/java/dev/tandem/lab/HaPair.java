@@ -40,11 +40,8 @@ public interface HaPair extends AutoCloseable {
         return "";
     }
 
-    /**
-     * One line on how fw took over after a fault struck between {@code from} and {@code to} (wall
-     * clock), or "": Tandem's transition, how long after the fault it was logged, and its cause.
-     */
-    default String takeover(String fw, java.time.Instant from, java.time.Instant to) {
+    /** One line on how fw took over after the fault, or "": Tandem's transition and its cause (which names the silence). */
+    default String takeover(String fw) {
         return "";
     }
 

@@ -89,6 +89,10 @@ public final class NodeCore {
     private long dueAfterLastStep = NEVER;
     /** A step this much after its deadline means this node was held up (a wake-up is never exact). */
     private static final long OWN_STALL_MIN_NANOS = 500_000L;
+    /** After being held up, how long this node listens before it judges anyone silent. */
+    static final long STALL_GRACE_NANOS = 1_000_000L;
+    /** No promotion or election by silence before this (see STALL_GRACE_NANOS). */
+    private long silenceJudgedFrom = Long.MIN_VALUE;
 
     /** How late the active's heartbeats have come lately: sizes the advert silence window. */
     private final HeartbeatJitter jitter;
@@ -226,6 +230,10 @@ public final class NodeCore {
             // some moment after its last step (taken as that step: at most a heartbeat interval before
             // the deadline, which with heartbeats is never further away)
             jitter.ownStall(Math.max(lastStepAt, dueAfterLastStep - Math.max(heartbeatNanos, MS)), now);
+            // and its readers may have been held up with it: what arrived meanwhile is heard before any
+            // "silent" verdict (a cold JVM on a busy host once took the role at start-up with the
+            // peer's adverts unread; a shared stall resumes both nodes at once)
+            silenceJudgedFrom = now + STALL_GRACE_NANOS;
         }
         if (!stalled || !(input instanceof Input.Heartbeat || input instanceof Input.PacketReceived)) {
             fireTimers();
@@ -256,7 +264,7 @@ public final class NodeCore {
      * before it steps such a Tick: silence is a judgement on the peer, not on this node's scheduling.
      */
     public boolean promotionBySilenceDue(long at) {
-        return switch (state) {
+        return at >= silenceJudgedFrom && switch (state) {
             case PASSIVE -> at >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS);
             case INITIAL -> at >= electionDeadline && at >= allSilentAt() && at >= linksSilentAt();
             default -> false;
@@ -266,8 +274,10 @@ public final class NodeCore {
     /** When the core next needs a Tick, or Long.MAX_VALUE. Always later than the last step's time. */
     public long nextDeadline() {
         long d = switch (state) {
-            case INITIAL -> Math.min(Math.max(Math.max(electionDeadline, allSilentAt()), linksSilentAt()), releaseAt());
-            case PASSIVE -> Math.min(plus(promotionAt(), spec.timers().promotionHoldMs() * MS), releaseAt());
+            case INITIAL -> Math.min(Math.max(Math.max(Math.max(electionDeadline, allSilentAt()), linksSilentAt()),
+                    silenceJudgedFrom), releaseAt());
+            case PASSIVE -> Math.min(Math.max(plus(promotionAt(), spec.timers().promotionHoldMs() * MS), silenceJudgedFrom),
+                    releaseAt());
             case ACTIVE -> Math.min(nextAdvertAt, nextAnnounceAt);
             case FAULT -> faultClearedAt == NEVER ? NEVER : plus(faultClearedAt, spec.health().monitorFailHoldDownMs() * MS);
             default -> NEVER;
@@ -415,7 +425,7 @@ public final class NodeCore {
                 if (r != null) {
                     becomeActive(releaseCause(r));
                     staleRivalsUntil = now + advertIntervalNanos;
-                } else if (now >= electionDeadline && allSilent() && now >= linksSilentAt()) {
+                } else if (now >= electionDeadline && allSilent() && now >= linksSilentAt() && now >= silenceJudgedFrom) {
                     becomeActive("no master heard on " + labels(instances) + " during the election delay of "
                             + ms(spec.timers().electionDelayMs() >= 0 ? spec.timers().electionDelayMs() * MS
                             : masterDownNanos()));
@@ -426,7 +436,7 @@ public final class NodeCore {
                 if (r != null) {
                     becomeActive(releaseCause(r));
                     staleRivalsUntil = now + advertIntervalNanos;
-                } else if (now >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS)) {
+                } else if (now >= plus(promotionAt(), spec.timers().promotionHoldMs() * MS) && now >= silenceJudgedFrom) {
                     becomeActive(links.enabled() ? allPathsCause() : silenceCause());
                 } else if (allSilent() && !advertsSilentAlarm) {
                     advertsSilentAlarm = true;

@@ -25,7 +25,8 @@ import java.util.SplittableRandom;
 /**
  * Deterministic simulation of several node cores on a simulated network and clock. Everything —
  * topology, priorities, timers, loss, delay, reordering, partitions, link failures, crashes,
- * restarts, operator commands — is drawn from one seed, so any failure replays exactly.
+ * restarts, stalls (one node, or every node at once as on one hypervisor), operator commands — is
+ * drawn from one seed, so any failure replays exactly.
  *
  * <p>Two phases: chaos (disturbances at random), then heal (every fault repaired, no loss, small
  * delay). Invariants:
@@ -90,6 +91,8 @@ public final class Simulation {
     private final NodeCore[] cores;
     private final int[] incarnation;
     private final long[] wakeAt;
+    /** A stalled node (its JVM or its whole VM held up) is not stepped before this; what reaches it waits. */
+    private final long[] pausedUntil;
     private final boolean[] suspendedByOp;
 
     // health monitors: a FAULT link group on ext0, a compare-mode path group 'isp', a weighted check 'svc'
@@ -141,6 +144,7 @@ public final class Simulation {
         cores = new NodeCore[nodeCount];
         incarnation = new int[nodeCount];
         wakeAt = new long[nodeCount];
+        pausedUntil = new long[nodeCount];
         suspendedByOp = new boolean[nodeCount];
         monitored = rng.nextInt(10) < 6;
         long mdiMs = HaTimers.masterDownNanos(1, advertMs * MS) / MS;
@@ -356,7 +360,18 @@ public final class Simulation {
                 scheduleMonitorChaos(t, Math.min(t + dur, chaosEnd), node);
                 continue;
             }
-            switch (rng.nextInt(9)) {
+            switch (rng.nextInt(11)) {
+                case 9 -> {
+                    long d = rng.nextLong(MS / 2, 3 * advertMs * MS);
+                    at(t, new Disturb(() -> stall(new int[]{node}, Math.min(d, chaosEnd - now)), name(node) + " stalls "
+                            + fmt(d)));
+                }
+                case 10 -> {
+                    // one hypervisor or one kernel under every node: all are held up together
+                    long d = rng.nextLong(MS / 2, 3 * advertMs * MS);
+                    int[] every = java.util.stream.IntStream.range(0, nodeCount).toArray();
+                    at(t, new Disturb(() -> stall(every, Math.min(d, chaosEnd - now)), "every node stalls " + fmt(d)));
+                }
                 case 0 -> {
                     at(t, new Disturb(() -> setLink(node, s, false), name(node) + " " + seg(s) + " link down"));
                     at(Math.min(t + dur, chaosEnd), new Disturb(() -> setLink(node, s, true), name(node) + " " + seg(s) + " link up"));
@@ -509,6 +524,30 @@ public final class Simulation {
         execute(n, cores[n].start(now, down));
     }
 
+    private void stall(int[] nodes, long dur) {
+        if (dur <= 0) {
+            return;
+        }
+        for (int n : nodes) {
+            pausedUntil[n] = Math.max(pausedUntil[n], now + dur);
+            int node = n;
+            at(pausedUntil[n], new Disturb(() -> resume(node), null));
+        }
+    }
+
+    /** The stall is over: what arrived meanwhile was queued behind this; then the node's late timers. */
+    private void resume(int n) {
+        if (now < pausedUntil[n] || cores[n] == null) {
+            return; // stalled again meanwhile, or crashed
+        }
+        wakeAt[n] = now;
+        at(now, new Wake(n, incarnation[n]));
+    }
+
+    private boolean paused(int n) {
+        return now < pausedUntil[n];
+    }
+
     private void crash(int n) {
         cores[n] = null;
         incarnation[n]++;
@@ -544,11 +583,18 @@ public final class Simulation {
         if (cores[w.node] == null || w.incarnation != incarnation[w.node] || wakeAt[w.node] != now) {
             return; // stale
         }
+        if (paused(w.node)) {
+            return; // resume() wakes it
+        }
         wakeAt[w.node] = Long.MAX_VALUE;
         execute(w.node, cores[w.node].step(now, new Input.Tick()));
     }
 
     private void deliver(Deliver d) {
+        if (paused(d.to)) {
+            at(pausedUntil[d.to], d); // held up with the node
+            return;
+        }
         NodeCore c = cores[d.to];
         if (c == null || !linkUp[d.to][d.segment] || cut[d.to][d.segment]) {
             return;
@@ -660,6 +706,10 @@ public final class Simulation {
     }
 
     private void deliverInput(DeliverInput d) {
+        if (paused(d.to)) {
+            at(pausedUntil[d.to], d);
+            return;
+        }
         NodeCore c = cores[d.to];
         if (c == null || pathCut[d.path][d.from][d.to]) {
             return;
@@ -682,7 +732,8 @@ public final class Simulation {
     /**
      * Invariant 3: two live nodes joined by at least one clean path (a segment both are up on, or a
      * dedicated link, with no loss, jitter or corruption) are never both ACTIVE for longer than one
-     * advert interval plus a heartbeat window and network delay.
+     * advert interval plus a heartbeat window and network delay. A stalled node counts as live again
+     * once it runs.
      */
     private void checkPairs() {
         long grace = advertMs * MS + 3L * heartbeatMs * MS + 3 * MS;
@@ -690,8 +741,9 @@ public final class Simulation {
         for (int a = 0; a < nodeCount; a++) {
             for (int b = a + 1; b < nodeCount; b++) {
                 int k = a * nodeCount + b;
-                boolean both = cores[a] != null && cores[b] != null && cores[a].state() == NodeState.ACTIVE
-                        && cores[b].state() == NodeState.ACTIVE;
+                // a stalled node is silent like a crashed one: judged from the moment it runs again
+                boolean both = cores[a] != null && cores[b] != null && !paused(a) && !paused(b)
+                        && cores[a].state() == NodeState.ACTIVE && cores[b].state() == NodeState.ACTIVE;
                 if (!both || !clean || !joined(a, b)) {
                     bothActiveSince[k] = -1;
                     continue;

@@ -207,6 +207,35 @@ class PeerLinksTest {
     }
 
     @Test
+    void aNodeHeldUpListensOneMillisecondBeforeItJudgesTheActiveSilent() {
+        Net n = new Net();
+        n.startPair();
+        n.until(n.now + 6_000 * MS);
+        // both frozen 15 ms, and fw2 runs first (what it sends reaches fw1 only once fw1 runs): it
+        // does not take the role at once, but listens for the grace
+        Set<String> all = Set.of("lan0", "wan0", "control", "backup");
+        n.now += 15 * MS;
+        n.cut.addAll(all);
+        n.run(n.b, n.b.step(n.now, new Input.Tick()));
+        assertThat(n.b.state()).isEqualTo(NodeState.PASSIVE);
+        assertThat(n.b.nextDeadline() - n.now).isEqualTo(NodeCore.STALL_GRACE_NANOS);
+        // fw1 runs 0.3 ms later: its heartbeats and adverts reach fw2 within the grace
+        n.cut.clear();
+        n.now += 300_000;
+        n.run(n.a, n.a.step(n.now, new Input.Tick()));
+        n.until(n.now + 100 * MS);
+        assertThat(n.b.state()).isEqualTo(NodeState.PASSIVE);
+        assertThat(n.eventsB).noneMatch(e -> e.text().contains("-> ACTIVE"));
+        // fw1 really dead while fw2 was held up: fw2 takes over one grace after it resumed
+        n.aDead = true;
+        n.now += 30 * MS;
+        n.run(n.b, n.b.step(n.now, new Input.Tick()));
+        assertThat(n.b.state()).isEqualTo(NodeState.PASSIVE);
+        long took = n.timeUntil(n.b, NodeState.ACTIVE, 100 * MS);
+        assertThat(took).isEqualTo(NodeCore.STALL_GRACE_NANOS);
+    }
+
+    @Test
     void aDeadActiveOfAQuietPairIsFoundAfterOneIntervalPlus1Ms() {
         Net n = new Net();
         n.startPair();

@@ -65,11 +65,8 @@ public final class NodeDaemon implements AutoCloseable {
     private static final long LATE_WARNING_NANOS = 5_000_000L;
     /** An input whose actions took longer than this to carry out is reported (at most once a second). */
     private static final long SLOW_STEP_NANOS = 2_000_000L;
-    /** A loop later than this at a promotion by silence waits this long for its readers first. */
-    private static final long READER_GRACE_NANOS = 1_000_000L;
     private long lastLateReport;
     private long lastSlowReport;
-    private long graceGivenFor = Long.MIN_VALUE;
     private final ConcurrentLinkedQueue<Runnable> loopTasks = new ConcurrentLinkedQueue<>();
     private final AtomicLong droppedInputs = new AtomicLong();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -662,18 +659,9 @@ public final class NodeDaemon implements AutoCloseable {
                     long wait = deadline == Long.MAX_VALUE ? 1_000_000_000L : deadline - System.nanoTime();
                     in = wait <= 0 ? null : inputs.poll(wait, TimeUnit.NANOSECONDS);
                 }
+                // a loop that woke late is this node's own stall: the core then listens 1 ms before it
+                // judges anyone silent (NodeCore.STALL_GRACE_NANOS), so the readers can hand over
                 long late = System.nanoTime() - deadline;
-                if (in == null && late > READER_GRACE_NANOS && graceGivenFor != deadline
-                        && core.promotionBySilenceDue(System.nanoTime())) {
-                    // this loop woke late, so the readers may have been held up too: the adverts and
-                    // heartbeats that arrived meanwhile go first (once per deadline, bounded)
-                    graceGivenFor = deadline;
-                    in = inputs.poll(READER_GRACE_NANOS, TimeUnit.NANOSECONDS);
-                    if (in != null) {
-                        log.record("INFO", nodeName + " event loop woke " + (late / 100_000) / 10.0 + " ms late at a"
-                                + " promotion by silence; an input that arrived meanwhile goes first");
-                    }
-                }
                 if (late > LATE_WARNING_NANOS && System.nanoTime() - lastLateReport > 1_000_000_000L) {
                     lastLateReport = System.nanoTime();
                     // a loop held up this long delays adverts and heartbeats: the peer may take it for dead
