@@ -101,6 +101,13 @@ class NodeCoreTest {
         long delay = p.whenBecomes(p.a, NodeState.ACTIVE, 200 * MS);
         assertThat(delay).isBetween(p.a.masterDownNanos(), p.a.masterDownNanos() + MS);
         assertThat(p.actionsA).filteredOn(x -> x instanceof Action.AddAddress).hasSize(3);
+        // the takeover moves the traffic first: IPv4 addresses, then IPv6, then GARP/NA, then adverts
+        List<Action> takeover = p.actionsA.subList(p.actionsA.indexOf(p.actionsA.stream()
+                .filter(x -> x instanceof Action.AddAddress).findFirst().orElseThrow()), p.actionsA.size());
+        List<String> kinds = takeover.stream().filter(x -> !(x instanceof Action.Record))
+                .map(x -> x instanceof Action.AddAddress ad ? (ad.address().address().isIpv6() ? "add6" : "add4")
+                        : x.getClass().getSimpleName()).distinct().toList();
+        assertThat(kinds).startsWith("add4", "add6", "Announce", "SendAdvert");
         p.startB();
         p.until(p.now + 15 * MS);
         assertThat(p.b.state()).isEqualTo(NodeState.PASSIVE);
