@@ -21,10 +21,16 @@ import java.util.function.LongSupplier;
  * over time (replicated events/s) and the cached count; on fw1: the send-to-ack lag percentiles; on
  * both: CPU seconds of the daemon process (utime + stime from /proc) → µs per event. With --vs
  * conntrackd the same producer runs against conntrackd (FTFW over UDP on the data link) on the same lab.
+ * Both are measured after a warm-up of the same traffic (Options.warmup, default 20 s; 0 for a cold start).
  */
 public final class SyncBench {
     /** rate: entries created per second (0: as fast as possible); live: entries kept before deleting the oldest. */
-    public record Options(String prefix, int rate, int seconds, int live, boolean vsConntrackd) {}
+    /**
+     * @param warmup seconds the producer runs before the measured ones (those sessions then flushed and the
+     *               replica settled): the daemons' JIT and the JDK's AES-GCM intrinsics compile during the first
+     *               seconds of traffic, and a firewall's daemon runs for months
+     */
+    public record Options(String prefix, int rate, int seconds, int live, boolean vsConntrackd, int warmup) {}
 
     /** What one implementation did. */
     public record Result(String impl, long created, long deleted, double produceSeconds, double producedPerSecond,
@@ -44,9 +50,9 @@ public final class SyncBench {
         lab.up(cfg);
         List<Result> results = new ArrayList<>();
         try {
-            out.printf(Locale.ROOT, "sync bench: producer in fw1 creating %s synthetic SNAT TCP sessions for %d s, keeping %,d "
-                            + "live (then deleting the oldest as fast as it creates)%s; monitors off%n",
-                    o.rate() == 0 ? "as many" : String.format(Locale.ROOT, "%,d/s", o.rate()), o.seconds(), o.live(),
+            out.printf(Locale.ROOT, "sync bench: producer in fw1 creating %s synthetic SNAT TCP sessions for %d s after a "
+                            + "%d s warm-up, keeping %,d live (then deleting the oldest as fast as it creates)%s; monitors off%n",
+                    o.rate() == 0 ? "as many" : String.format(Locale.ROOT, "%,d/s", o.rate()), o.seconds(), o.warmup(), o.live(),
                     o.vsConntrackd() ? "; against conntrackd (FTFW over UDP on the data link)" : "");
             if (o.vsConntrackd() && !ConntrackdPair.installed()) {
                 throw new LabException("--vs conntrackd: conntrackd is not installed (apt-get install conntrackd)");
@@ -85,8 +91,10 @@ public final class SyncBench {
             out.println("tandem: fw1 active, fw2 passive and SYNCED");
             LongSupplier applied = () -> ControlClient.number(ControlClient.statusJson(lab, "fw2"), "changes applied (\\d+)");
             LongSupplier cached = () -> ControlClient.number(ControlClient.statusJson(lab, "fw2"), "sessions cached: (\\d+)");
-            Result r = measure("tandem", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached, out);
-            String st = ControlClient.statusJson(lab, "fw1");
+            String[] before = new String[1];
+            Result r = measure("tandem", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached,
+                    () -> before[0] = ControlClient.statusJson(lab, "fw1"), out);
+            String st = before[0]; // the lag of the measured traffic, not of the flush's burst of destroys
             long p50 = ControlClient.number(st, "p50 (\\d+) µs");
             long p99 = ControlClient.number(st, "p99 (\\d+) µs");
             long max = ControlClient.number(st, "max (\\d+) µs over");
@@ -112,7 +120,7 @@ public final class SyncBench {
             // replicated changes as fw2's external cache counts them: entries created + deleted ("objects" history)
             LongSupplier applied = () -> externalCacheChanges(pair.control("fw2", "-s").out());
             LongSupplier cached = () -> externalCacheCount(pair.control("fw2", "-s").out());
-            Result r = measure("conntrackd", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached, out);
+            Result r = measure("conntrackd", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached, () -> { }, out);
             out.println("  fw1 conntrackd -s:\n" + indent(pair.control("fw1", "-s").out()));
             out.println("  fw2 conntrackd -s:\n" + indent(pair.control("fw2", "-s").out()));
             return r;
@@ -146,17 +154,21 @@ public final class SyncBench {
 
     private record Sample(long nanos, long applied, long cached) {}
 
+    /** beforeFlush runs once the replica has caught up, before the sessions are flushed (the lag is read there). */
     private static Result measure(String impl, LabTopology lab, Options o, long pid1, long pid2, LongSupplier applied,
-                                  LongSupplier cached, PrintStream out) {
-        // idle CPU of both daemons over 2 s: what they spend without any session traffic
-        double i1 = cpuSeconds(pid1);
-        double i2 = cpuSeconds(pid2);
-        Cmd.sleep(2000);
-        double idle1 = (cpuSeconds(pid1) - i1) / 2;
-        double idle2 = (cpuSeconds(pid2) - i2) / 2;
+                                  LongSupplier cached, Runnable beforeFlush, PrintStream out) {
 
         ConntrackSocket ct = Netns.callIn(lab.ns("fw1"), ConntrackSocket::open);
         try (ct) {
+            if (o.warmup() > 0) {
+                warmUp(impl, ct, o, cached, out);
+            }
+            // idle CPU of both daemons over 2 s: what they spend without any session traffic
+            double i1 = cpuSeconds(pid1);
+            double i2 = cpuSeconds(pid2);
+            Cmd.sleep(2000);
+            double idle1 = (cpuSeconds(pid1) - i1) / 2;
+            double idle2 = (cpuSeconds(pid2) - i2) / 2;
             long applied0 = applied.getAsLong();
             double c1 = cpuSeconds(pid1);
             double c2 = cpuSeconds(pid2);
@@ -214,6 +226,7 @@ public final class SyncBench {
                 out.printf(Locale.ROOT, "  WARNING: %s: the replica holds %,d sessions, fw1's kernel %,d: they diverged%n", impl,
                         finalCached, kernel[0]);
             }
+            beforeFlush.run();
             ct.flush(); // destroy events: replicated too, outside the measurement
             Cmd.sleep(1500);
             return r;
@@ -221,6 +234,24 @@ public final class SyncBench {
     }
 
     /** Creates (and past `live`, deletes) synthetic entries in batches, paced to the rate. */
+    /** The producer for o.warmup() seconds, then its sessions flushed and the replica back near empty (bounded). */
+    private static void warmUp(String impl, ConntrackSocket ct, Options o, LongSupplier cached, PrintStream out) {
+        Producer w = new Producer(ct, new Options(o.prefix(), o.rate(), o.warmup(), o.live(), o.vsConntrackd(), 0));
+        w.run();
+        if (w.failure != null) {
+            throw new LabException("producer (warm-up): " + w.failure);
+        }
+        ct.flush();
+        long end = System.nanoTime() + 30_000_000_000L;
+        long c = cached.getAsLong();
+        while (c > 1000 && System.nanoTime() < end) {
+            Cmd.sleep(200);
+            c = cached.getAsLong();
+        }
+        out.printf(Locale.ROOT, "  %s: warm-up of %d s (%,d events, not measured); then flushed, replica at %,d%n", impl,
+                o.warmup(), w.created + w.deleted, c);
+    }
+
     private static final class Producer implements Runnable {
         private final ConntrackSocket ct;
         private final Options o;

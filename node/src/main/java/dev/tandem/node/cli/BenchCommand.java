@@ -129,6 +129,10 @@ final class BenchCommand implements Runnable {
         @Option(names = "--live", defaultValue = "100000", description = "sessions kept before deleting the oldest")
         int live;
 
+        @Option(names = "--warmup", defaultValue = "20", description = "seconds of traffic before the measured ones "
+                + "(JIT, TLS intrinsics); 0: measure from a cold start")
+        int warmup;
+
         @Option(names = "--vs", description = "also run this implementation on the same lab: conntrackd")
         String vs;
 
@@ -141,11 +145,11 @@ final class BenchCommand implements Runnable {
                 System.err.println("error: --vs supports conntrackd only");
                 return 2;
             }
-            if (rate < 0 || seconds < 1 || seconds > 600 || live < 1 || live > 250_000) {
-                System.err.println("error: --rate >= 0, --seconds 1..600, --live 1..250000");
+            if (rate < 0 || seconds < 1 || seconds > 600 || live < 1 || live > 250_000 || warmup < 0 || warmup > 600) {
+                System.err.println("error: --rate >= 0, --seconds 1..600, --live 1..250000, --warmup 0..600");
                 return 2;
             }
-            SyncBench.run(new SyncBench.Options(prefix, rate, seconds, live, vs != null), System.out);
+            SyncBench.run(new SyncBench.Options(prefix, rate, seconds, live, vs != null, warmup), System.out);
             return 0;
         }
     }
