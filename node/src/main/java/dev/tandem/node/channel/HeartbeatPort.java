@@ -40,6 +40,7 @@ public final class HeartbeatPort implements AutoCloseable {
     private final TimedSink sink;
     private final byte[] myKey;
     private final AtomicLong rejected = new AtomicLong();
+    private final HeartbeatReplayGuard replays = new HeartbeatReplayGuard();
     private long seq;
     private Thread reader;
 
@@ -109,9 +110,11 @@ public final class HeartbeatPort implements AutoCloseable {
             }
             int len = d.length();
             String sender = d.truncated() ? null : HeartbeatCodec.sender(p, len);
-            HeartbeatCodec.Heartbeat h = sender == null ? null : HeartbeatCodec.decode(p, len, keys.apply(sender));
-            if (h == null || !peerAddresses.containsKey(h.node()) || !fromPeer(d.source(), h.node())) {
-                rejected.incrementAndGet(); // unknown sender, no key yet, bad MAC or wrong address
+            byte[] key = sender == null ? null : keys.apply(sender);
+            HeartbeatCodec.Heartbeat h = key == null ? null : HeartbeatCodec.decode(p, len, key);
+            if (h == null || !peerAddresses.containsKey(h.node()) || !fromPeer(d.source(), h.node())
+                    || !replays.accept(h.node(), key, h.seq())) {
+                rejected.incrementAndGet(); // unknown sender, no key yet, bad MAC, wrong address or a replay
                 continue;
             }
             sink.accept(new Input.Heartbeat(h.node(), path, h.state(), h.priority()), d.arrivedAt());
