@@ -25,12 +25,7 @@ public final class UdpReceiver implements AutoCloseable {
     private final int fd;
     private final int maxDatagram;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment buf;
-    private final MemorySegment name;
-    private final MemorySegment control;
-    private final MemorySegment iov;
-    private final MemorySegment msghdr;
-    private final WakeablePoll poll;
+    private final DatagramReceive rx;
     private final ReentrantLock receiving = new ReentrantLock();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -50,12 +45,7 @@ public final class UdpReceiver implements AutoCloseable {
             throw e;
         }
         fd = s;
-        buf = arena.allocate(maxDatagram, 8);
-        name = arena.allocate(28, 8);
-        control = arena.allocate(64, 8);
-        iov = arena.allocate(16, 8);
-        msghdr = arena.allocate(56, 8);
-        poll = new WakeablePoll(arena);
+        rx = new DatagramReceive(arena, maxDatagram, 64);
     }
 
     /** Binds to address (4 or 16 bytes) and port; datagrams longer than maxDatagram are cut and flagged. */
@@ -79,42 +69,16 @@ public final class UdpReceiver implements AutoCloseable {
         }
         receiving.lock();
         try {
-            while (true) {
-                if (closed.get()) {
-                    return null;
-                }
-                int ready = poll.await(fd, WAIT_MS);
-                if (ready == WakeablePoll.WOKEN) {
-                    return null;
-                }
-                if (ready == WakeablePoll.TIMED_OUT) {
-                    continue;
-                }
-                iov.set(ValueLayout.ADDRESS, 0, buf);
-                iov.set(ValueLayout.JAVA_LONG, 8, maxDatagram);
-                msghdr.fill((byte) 0);
-                msghdr.set(ValueLayout.ADDRESS, 0, name);
-                msghdr.set(ValueLayout.JAVA_INT, 8, (int) name.byteSize());
-                msghdr.set(ValueLayout.ADDRESS, 16, iov);
-                msghdr.set(ValueLayout.JAVA_LONG, 24, 1);
-                msghdr.set(ValueLayout.ADDRESS, 32, control);
-                msghdr.set(ValueLayout.JAVA_LONG, 40, control.byteSize());
-                long n = Libc.recvmsg(fd, msghdr, Libc.MSG_DONTWAIT);
-                if (n == -Errno.EAGAIN || n == -Errno.EINTR) {
-                    continue;
-                }
-                if (n < 0) {
-                    throw new NativeException("recvmsg(UDP)", (int) -n);
-                }
-                long arrivedAt = ReceiveTime.of(control, msghdr.get(ValueLayout.JAVA_LONG, 40));
-                boolean truncated = (msghdr.get(ValueLayout.JAVA_INT, 48) & Libc.MSG_TRUNC) != 0;
-                int len = (int) Math.min(n, maxDatagram);
-                MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, into, 0, len);
-                // sockaddr_in: address at 4; sockaddr_in6: at 8
-                byte[] source = ipv6 ? name.asSlice(8, 16).toArray(ValueLayout.JAVA_BYTE)
-                        : name.asSlice(4, 4).toArray(ValueLayout.JAVA_BYTE);
-                return new Datagram(source, len, truncated, arrivedAt);
+            long n = rx.receive(fd, WAIT_MS, closed, "UDP");
+            if (n < 0) {
+                return null; // closed
             }
+            int len = (int) Math.min(n, maxDatagram);
+            MemorySegment.copy(rx.data(), ValueLayout.JAVA_BYTE, 0, into, 0, len);
+            // sockaddr_in: address at 4; sockaddr_in6: at 8
+            byte[] source = ipv6 ? rx.name().asSlice(8, 16).toArray(ValueLayout.JAVA_BYTE)
+                    : rx.name().asSlice(4, 4).toArray(ValueLayout.JAVA_BYTE);
+            return new Datagram(source, len, rx.truncated(), rx.arrivedAt());
         } finally {
             receiving.unlock();
         }
@@ -126,11 +90,11 @@ public final class UdpReceiver implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        poll.wake();
+        rx.wake();
         receiving.lock();
         try {
             Libc.close(fd);
-            poll.close();
+            rx.close();
         } finally {
             receiving.unlock();
         }

@@ -37,12 +37,7 @@ public final class VrrpSocket implements AutoCloseable {
     private final int recvFd;
     private final MemorySegment sendBuf;
     private final MemorySegment group;
-    private final MemorySegment recvBuf;
-    private final MemorySegment name;
-    private final MemorySegment control;
-    private final MemorySegment iov;
-    private final MemorySegment msghdr;
-    private final WakeablePoll poll;
+    private final DatagramReceive rx;
     // every use of the descriptors and native buffers happens under one of these, after checking closed
     private final ReentrantLock sending = new ReentrantLock();
     private final ReentrantLock receiving = new ReentrantLock();
@@ -103,12 +98,7 @@ public final class VrrpSocket implements AutoCloseable {
         sendFd = s;
         recvFd = r;
         sendBuf = arena.allocate(BUF, 8);
-        recvBuf = arena.allocate(BUF, 8);
-        name = arena.allocate(28, 8);
-        control = arena.allocate(256, 8);
-        iov = arena.allocate(16, 8);
-        msghdr = arena.allocate(56, 8);
-        poll = new WakeablePoll(arena);
+        rx = new DatagramReceive(arena, BUF, 256);
     }
 
     /**
@@ -186,40 +176,17 @@ public final class VrrpSocket implements AutoCloseable {
         receiving.lock();
         try {
             while (true) {
-                if (closed.get()) {
-                    return null;
-                }
-                int ready = poll.await(recvFd, waitMs);
-                if (ready == WakeablePoll.WOKEN) {
-                    return null; // only close() wakes
-                }
-                if (ready == WakeablePoll.TIMED_OUT) {
-                    continue;
-                }
-                iov.set(ValueLayout.ADDRESS, 0, recvBuf);
-                iov.set(ValueLayout.JAVA_LONG, 8, BUF);
-                msghdr.fill((byte) 0);
-                msghdr.set(ValueLayout.ADDRESS, 0, name);
-                msghdr.set(ValueLayout.JAVA_INT, 8, (int) name.byteSize());
-                msghdr.set(ValueLayout.ADDRESS, 16, iov);
-                msghdr.set(ValueLayout.JAVA_LONG, 24, 1);
-                msghdr.set(ValueLayout.ADDRESS, 32, control);
-                msghdr.set(ValueLayout.JAVA_LONG, 40, control.byteSize());
-                long n = Libc.recvmsg(recvFd, msghdr, Libc.MSG_DONTWAIT);
-                if (n == -Errno.EAGAIN || n == -Errno.EINTR) {
-                    continue;
-                }
+                long n = rx.receive(recvFd, waitMs, closed, "VRRP on " + ifname);
                 if (n < 0) {
-                    throw new NativeException("recvmsg(VRRP on " + ifname + ")", (int) -n);
+                    return null; // closed
                 }
-                if ((msghdr.get(ValueLayout.JAVA_INT, 48) & Libc.MSG_TRUNC) != 0) { // msg_flags
+                if (rx.truncated()) {
                     truncated++; // only this thread writes it
                     continue;
                 }
-                long arrivedAt = ReceiveTime.of(control, msghdr.get(ValueLayout.JAVA_LONG, 40));
-                Received rx = ipv6 ? parse6((int) n, arrivedAt) : parse4((int) n, arrivedAt);
-                if (rx != null) {
-                    return rx;
+                Received r = ipv6 ? parse6((int) n, rx.arrivedAt()) : parse4((int) n, rx.arrivedAt());
+                if (r != null) {
+                    return r;
                 }
             }
         } finally {
@@ -233,6 +200,7 @@ public final class VrrpSocket implements AutoCloseable {
     }
 
     private Received parse4(int n, long arrivedAt) {
+        MemorySegment recvBuf = rx.data();
         if (n < 20) {
             return null;
         }
@@ -248,10 +216,11 @@ public final class VrrpSocket implements AutoCloseable {
     }
 
     private Received parse6(int n, long arrivedAt) {
-        byte[] src = name.asSlice(8, 16).toArray(ValueLayout.JAVA_BYTE); // sockaddr_in6.sin6_addr
+        MemorySegment control = rx.control();
+        byte[] src = rx.name().asSlice(8, 16).toArray(ValueLayout.JAVA_BYTE); // sockaddr_in6.sin6_addr
         byte[] dst = null;
         int hops = -1;
-        long clen = msghdr.get(ValueLayout.JAVA_LONG, 40);
+        long clen = rx.controlLength();
         long off = 0;
         for (int guard = 0; guard < 16 && off + 16 <= clen; guard++) { // struct cmsghdr: len(8) level(4) type(4)
             long len = control.get(ValueLayout.JAVA_LONG, off);
@@ -270,7 +239,7 @@ public final class VrrpSocket implements AutoCloseable {
         if (dst == null || hops < 0) {
             return null;
         }
-        return new Received(src, dst, hops, recvBuf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), arrivedAt);
+        return new Received(src, dst, hops, rx.data().asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), arrivedAt);
     }
 
     /**
@@ -282,7 +251,7 @@ public final class VrrpSocket implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        poll.wake();
+        rx.wake();
         // once both are held nobody is inside a call on the descriptors, and nobody gets in again:
         // a closed descriptor number can be reused at once by another open
         sending.lock();
@@ -290,7 +259,7 @@ public final class VrrpSocket implements AutoCloseable {
         try {
             Libc.close(sendFd);
             Libc.close(recvFd);
-            poll.close();
+            rx.close();
         } finally {
             receiving.unlock();
             sending.unlock();
