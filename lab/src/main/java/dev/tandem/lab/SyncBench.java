@@ -24,8 +24,9 @@ import java.util.function.LongSupplier;
  * Both are measured after a warm-up of the same traffic (Options.warmup, default 20 s; 0 for a cold start).
  */
 public final class SyncBench {
-    /** rate: entries created per second (0: as fast as possible); live: entries kept before deleting the oldest. */
     /**
+     * @param rate   entries created per second (0: as fast as possible)
+     * @param live   entries kept before deleting the oldest
      * @param warmup seconds the producer runs before the measured ones (those sessions then flushed and the
      *               replica settled): the daemons' JIT and the JDK's AES-GCM intrinsics compile during the first
      *               seconds of traffic, and a firewall's daemon runs for months
@@ -157,7 +158,6 @@ public final class SyncBench {
     /** beforeFlush runs once the replica has caught up, before the sessions are flushed (the lag is read there). */
     private static Result measure(String impl, LabTopology lab, Options o, long pid1, long pid2, LongSupplier applied,
                                   LongSupplier cached, Runnable beforeFlush, PrintStream out) {
-
         ConntrackSocket ct = Netns.callIn(lab.ns("fw1"), ConntrackSocket::open);
         try (ct) {
             if (o.warmup() > 0) {
@@ -233,7 +233,6 @@ public final class SyncBench {
         }
     }
 
-    /** Creates (and past `live`, deletes) synthetic entries in batches, paced to the rate. */
     /** The producer for o.warmup() seconds, then its sessions flushed and the replica back near empty (bounded). */
     private static void warmUp(String impl, ConntrackSocket ct, Options o, LongSupplier cached, PrintStream out) {
         Producer w = new Producer(ct, new Options(o.prefix(), o.rate(), o.warmup(), o.live(), o.vsConntrackd(), 0));
@@ -252,6 +251,7 @@ public final class SyncBench {
                 o.warmup(), w.created + w.deleted, c);
     }
 
+    /** Creates (and past `live`, deletes) synthetic entries in batches, paced to the rate. */
     private static final class Producer implements Runnable {
         private final ConntrackSocket ct;
         private final Options o;

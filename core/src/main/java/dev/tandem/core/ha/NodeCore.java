@@ -84,7 +84,6 @@ public final class NodeCore {
     /** Session sync as the node reports it; null: no session sync on this node. */
     private Input.SessionSyncState sessions;
 
-    /** What this node knows of one peer on one dedicated path. */
     /** When the caller was asked to step next (nextDeadline() after the last step); NEVER: no timer. */
     private long dueAfterLastStep = NEVER;
     /** A step this much after its deadline means this node was held up (a wake-up is never exact). */
@@ -94,6 +93,7 @@ public final class NodeCore {
     /** No promotion or election by silence before this (see STALL_GRACE_NANOS). */
     private long silenceJudgedFrom = Long.MIN_VALUE;
 
+    /** What this node knows of one peer on one dedicated path. */
     /** How late the active's heartbeats have come lately: sizes the advert silence window. */
     private final HeartbeatJitter jitter;
 
@@ -259,10 +259,8 @@ public final class NodeCore {
 
     /**
      * True if a Tick at {@code at} would make this node ACTIVE because nobody was heard: a PASSIVE
-     * node whose active is silent on every path, or an INITIAL one at the end of its election delay.
-     * A caller that was itself held up (a late wake-up, a JVM pause: a cold JVM on a busy host took
-     * the role at start-up this way) gives its readers a moment to hand over what arrived meanwhile
-     * before it steps such a Tick: silence is a judgement on the peer, not on this node's scheduling.
+     * node whose active is silent on every path, or an INITIAL one at the end of its election delay,
+     * and not within the grace after a stall of its own (STALL_GRACE_NANOS).
      */
     public boolean promotionBySilenceDue(long at) {
         return at >= silenceJudgedFrom && switch (state) {
