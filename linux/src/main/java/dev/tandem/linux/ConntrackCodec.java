@@ -76,12 +76,9 @@ public final class ConntrackCodec {
     static final int CTA_PROTOINFO_TCP_FLAGS_REPLY = 5;
     // enum ctattr_nat, ctattr_protonat
     static final int CTA_NAT_V4_MINIP = 1;
-    static final int CTA_NAT_V4_MAXIP = 2;
     static final int CTA_NAT_PROTO = 3;
     static final int CTA_NAT_V6_MINIP = 4;
-    static final int CTA_NAT_V6_MAXIP = 5;
     static final int CTA_PROTONAT_PORT_MIN = 1;
-    static final int CTA_PROTONAT_PORT_MAX = 2;
 
     /** TCP_CONNTRACK_MAX: the kernel refuses states at or above it. */
     static final int TCP_STATES = 10;
@@ -536,7 +533,9 @@ public final class ConntrackCodec {
                     nat ? ConntrackEntry.expectedReply(e.protocol(), e.original()) : e.reply());
             be32(b, CTA_STATUS, requestStatus(e.status()));
             be32(b, CTA_TIMEOUT, (int) e.timeoutSeconds());
-            be32(b, CTA_MARK, e.mark());
+            if (request != Request.CREATE || e.mark() != 0) {
+                be32(b, CTA_MARK, e.mark()); // a new entry's mark is 0 already; an update may have to clear one
+            }
             if (e.tcp() != null && e.protocol() == ConntrackEntry.TCP) {
                 ConntrackEntry.TcpInfo t = e.tcp();
                 int pi = nest(b, CTA_PROTOINFO);
@@ -556,6 +555,12 @@ public final class ConntrackCodec {
                 // the kernel sets up NAT only from these (and refuses them on an existing entry)
                 if (e.isDestinationNat()) {
                     nat(b, CTA_NAT_DST, e, e.reply().source(), e.reply().sourcePort());
+                } else if (ConntrackEntry.hasPorts(e.protocol()) || ConntrackEntry.isIcmp(e.protocol())) {
+                    // SNAT alone: the kernel would give the DST side a null binding, which looks the tuple up
+                    // in the hash once more (it may not change a DST port anyway); an exact identity range
+                    // ends with the same tuple and status bits without that lookup
+                    int port = ConntrackEntry.isIcmp(e.protocol()) ? e.original().icmpId() : e.original().destinationPort();
+                    nat(b, CTA_NAT_DST, e, e.original().destination(), port);
                 }
                 if (e.isSourceNat()) {
                     int port = ConntrackEntry.isIcmp(e.protocol()) ? e.reply().icmpId() : e.reply().destinationPort();
@@ -576,12 +581,12 @@ public final class ConntrackCodec {
         int n = nest(b, attr);
         boolean v6 = e.family() == ConntrackEntry.Family.IPV6;
         byte[] a = to.getAddress();
+        // a single address and port: the kernel takes an absent MAX as equal to MIN (fewer attributes to parse
+        // per entry on the takeover path)
         bytes(b, v6 ? CTA_NAT_V6_MINIP : CTA_NAT_V4_MINIP, a);
-        bytes(b, v6 ? CTA_NAT_V6_MAXIP : CTA_NAT_V4_MAXIP, a);
         if (ConntrackEntry.hasPorts(e.protocol()) || ConntrackEntry.isIcmp(e.protocol())) {
             int p = nest(b, CTA_NAT_PROTO);
             be16(b, CTA_PROTONAT_PORT_MIN, port);
-            be16(b, CTA_PROTONAT_PORT_MAX, port);
             end(b, p);
         }
         end(b, n);

@@ -63,6 +63,14 @@ final class CtnlSocket {
         Libc.sendto(fd, sendBuf, length, kernel, what);
     }
 
+    /** Sends buf[0..length) to the kernel as one datagram (at most the send buffer's size). */
+    void sendBatch(MemorySegment buf, int length, String what) {
+        if (length > sendBuf.byteSize()) {
+            throw new IllegalArgumentException(what + ": " + length + " bytes, the socket takes " + sendBuf.byteSize());
+        }
+        Libc.sendto(fd, buf, length, kernel, what);
+    }
+
     /** Sends a small request, copied into the receive buffer (a request and its replies never overlap). */
     void send(byte[] msg, String what) {
         MemorySegment.copy(msg, 0, recvBuf, ValueLayout.JAVA_BYTE, 0, msg.length);

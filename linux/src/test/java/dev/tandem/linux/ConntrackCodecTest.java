@@ -93,7 +93,15 @@ class ConntrackCodecTest {
                 .order(ByteOrder.BIG_ENDIAN).putInt(431999).array();
         assertThat(indexOf(m, timeout)).as("CTA_TIMEOUT 431999 big-endian").isPositive();
         assertThat(containsNat(m, ConntrackCodec.CTA_NAT_SRC)).isTrue();
-        assertThat(containsNat(m, ConntrackCodec.CTA_NAT_DST)).isFalse();
+        assertThat(natTarget(m, ConntrackCodec.CTA_NAT_SRC))
+                .isEqualTo(snat.reply().destination().getHostAddress() + ":" + snat.reply().destinationPort());
+        // SNAT alone: the DST side gets an exact identity range (the original destination), not the kernel's null
+        // binding, which would look the tuple up once more; a single address and port, no MAX attributes
+        assertThat(natTarget(m, ConntrackCodec.CTA_NAT_DST))
+                .isEqualTo(snat.original().destination().getHostAddress() + ":" + snat.original().destinationPort());
+        // a new entry's mark is 0 already: no CTA_MARK; an update carries it (it may have to clear one)
+        assertThat(hasTopLevel(m, ConntrackCodec.CTA_MARK)).isEqualTo(snat.mark() != 0);
+        assertThat(hasTopLevel(ConntrackCodec.update(snat, 12), ConntrackCodec.CTA_MARK)).isTrue();
         ConntrackEntry both = samples().get(1);
         byte[] m2 = ConntrackCodec.create(both, 10);
         assertThat(containsNat(m2, ConntrackCodec.CTA_NAT_SRC)).isTrue();
@@ -215,6 +223,45 @@ class ConntrackCodecTest {
     }
 
     /** True when a top-level attribute of this type is present (walks the message's attributes). */
+    /** "address:port" of a CTA_NAT_* nest (MIN only: MAX attributes must be absent). */
+    private static String natTarget(byte[] m, int type) throws Exception {
+        ByteBuffer b = ByteBuffer.wrap(m).order(ByteOrder.nativeOrder());
+        for (int p = 20; p + 4 <= m.length; p += (b.getShort(p) + 3) & ~3) {
+            if ((b.getShort(p + 2) & 0x3fff) != type) {
+                continue;
+            }
+            int end = p + (b.getShort(p) & 0xffff);
+            String addr = null;
+            int port = -1;
+            for (int q = p + 4; q + 4 <= end; q += (b.getShort(q) + 3) & ~3) {
+                int t = b.getShort(q + 2) & 0x3fff;
+                int len = b.getShort(q) & 0xffff;
+                if (t == ConntrackCodec.CTA_NAT_V4_MINIP || t == ConntrackCodec.CTA_NAT_V6_MINIP) {
+                    addr = java.net.InetAddress.getByAddress(java.util.Arrays.copyOfRange(m, q + 4, q + len)).getHostAddress();
+                } else if (t == ConntrackCodec.CTA_NAT_PROTO) {
+                    int r = q + 4;
+                    assertThat(b.getShort(r + 2) & 0x3fff).isEqualTo(ConntrackCodec.CTA_PROTONAT_PORT_MIN);
+                    assertThat(r + ((b.getShort(r) + 3) & ~3)).as("only PORT_MIN in CTA_NAT_PROTO").isEqualTo(q + len);
+                    port = (m[r + 4] & 0xff) << 8 | (m[r + 5] & 0xff);
+                } else {
+                    throw new AssertionError("unexpected attribute " + t + " in CTA_NAT nest " + type);
+                }
+            }
+            return addr + ":" + port;
+        }
+        return null;
+    }
+
+    private static boolean hasTopLevel(byte[] m, int type) {
+        ByteBuffer b = ByteBuffer.wrap(m).order(ByteOrder.nativeOrder());
+        for (int p = 20; p + 4 <= m.length; p += (b.getShort(p) + 3) & ~3) {
+            if ((b.getShort(p + 2) & 0x3fff) == type) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean containsNat(byte[] m, int type) {
         ByteBuffer b = ByteBuffer.wrap(m).order(ByteOrder.nativeOrder());
         for (int p = 20; p + 4 <= m.length; ) {
