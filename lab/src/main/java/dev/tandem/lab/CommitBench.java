@@ -22,13 +22,22 @@ import java.util.Locale;
  * Optionally times `conntrack -I`, one process per entry, for a small count as a reference.
  */
 public final class CommitBench {
-    public record Options(String prefix, int entries, int runs, int cliEntries) {}
+    /** path: how the sessions reach the kernel ({@link CommitPath#ENTRIES}, or the daemon's own commit). */
+    public record Options(String prefix, int entries, int runs, int cliEntries, CommitPath<?> path) {
+        public Options(String prefix, int entries, int runs, int cliEntries) {
+            this(prefix, entries, runs, cliEntries, CommitPath.ENTRIES);
+        }
+    }
 
     public record Result(int asked, int committed, long conntrackMax, List<Double> ms, double cliPerEntryUs) {}
 
     private CommitBench() {}
 
     public static Result run(Options o, PrintStream out) {
+        return run(o, o.path(), out);
+    }
+
+    private static <T> Result run(Options o, CommitPath<T> path, PrintStream out) {
         String ns = o.prefix() + "commit";
         if (Cmd.namespaces().contains(ns)) {
             Cmd.deleteNamespace(ns);
@@ -49,32 +58,34 @@ public final class CommitBench {
                             + "refuse the rest (ENOMEM)%n",
                             o.entries(), max, n);
                 }
-                out.printf(Locale.ROOT, "commit bench: %,d TCP entries with SNAT reply tuples, one create() call, fresh "
-                        + "namespace %s, %d run(s), nf_conntrack_max %,d, nf_conntrack_buckets %,d%n", n, ns, o.runs(), max,
-                        ConntrackLimits.read(ConntrackLimits.BUCKETS));
-                check(ct.create(SyntheticSessions.range(10_000_000, 10_002_000, 600)), 2000, "warm-up");
+                out.printf(Locale.ROOT, "commit bench: %,d TCP entries with SNAT reply tuples, committed by %s, fresh "
+                        + "namespace %s, %d run(s), nf_conntrack_max %,d, nf_conntrack_buckets %,d%n", n, path.description(), ns,
+                        o.runs(), max, ConntrackLimits.read(ConntrackLimits.BUCKETS));
+                check(path.commit(ct, path.prepare(SyntheticSessions.range(10_000_000, 10_002_000, 600))), 2000, "warm-up");
                 ct.flush();
-                List<ConntrackEntry> entries = SyntheticSessions.range(0, n, 600);
+                T entries = path.prepare(SyntheticSessions.range(0, n, 600));
                 List<Double> ms = new ArrayList<>();
                 for (int r = 0; r < o.runs(); r++) {
                     ct.flush();
                     System.gc();
                     long t0 = System.nanoTime();
                     long c0 = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
-                    ConntrackSocket.BatchResult res = ct.create(entries);
+                    long p0 = processCpuNanos();
+                    CommitPath.Committed res = path.commit(ct, entries);
                     long c1 = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+                    long p1 = processCpuNanos();
                     long t1 = System.nanoTime();
                     long[] count = new long[1];
                     ct.dump(e -> count[0]++);
                     long t2 = System.nanoTime();
                     double took = (t1 - t0) / 1e6;
                     ms.add(took);
-                    // the committing thread's CPU (user + kernel: ctnetlink runs in its sendto), less sensitive to
-                    // other load on the machine than the wall time
-                    out.printf(Locale.ROOT, "  run %d: %,d entries in %.1f ms = %,.0f entries/s (thread CPU %.0f ms = %.2f µs/entry); "
-                                    + "%d failed%s; dump counts %,d (%.0f ms)%n", r + 1, res.succeeded(), took,
-                            res.succeeded() / (took / 1000), (c1 - c0) / 1e6, (c1 - c0) / 1e3 / Math.max(1, n),
-                            res.failures().size(), res.failures().isEmpty() ? "" : " (first: " + res.failures().getFirst().reason() + ")",
+                    // the sending thread's CPU (user + kernel: ctnetlink runs in its sendto) and the whole
+                    // process's (the encoder thread and the JVM's own threads too)
+                    out.printf(Locale.ROOT, "  run %d: %,d entries in %.1f ms = %,.0f entries/s (CPU: sender %.0f ms = %.2f µs/entry, "
+                                    + "process %.0f ms); %d failed%s; dump counts %,d (%.0f ms)%n", r + 1, res.succeeded(), took,
+                            res.succeeded() / (took / 1000), (c1 - c0) / 1e6, (c1 - c0) / 1e3 / Math.max(1, n), (p1 - p0) / 1e6,
+                            res.failed(), res.firstFailure() == null ? "" : " (first: " + res.firstFailure() + ")",
                             count[0], (t2 - t1) / 1e6);
                     if (count[0] != n) {
                         out.printf("  WARNING: the dump counts %d entries, %d were committed%n", count[0], n);
@@ -100,11 +111,15 @@ public final class CommitBench {
         }
     }
 
-    private static void check(ConntrackSocket.BatchResult r, int n, String what) {
+    private static void check(CommitPath.Committed r, int n, String what) {
         if (r.succeeded() != n) {
-            throw new LabException(what + ": " + r.failures().size() + " of " + n + " creates failed, first: "
-                    + r.failures().getFirst());
+            throw new LabException(what + ": " + (n - r.succeeded()) + " of " + n + " creates failed, first: " + r.firstFailure());
         }
+    }
+
+    private static long processCpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : -1;
     }
 
     static long conntrackMax(String ns) {

@@ -510,11 +510,20 @@ public final class ConntrackCodec {
         return (status | ConntrackEntry.IPS_CONFIRMED) & ~(ConntrackEntry.IPS_EXPECTED | ConntrackEntry.IPS_DYING);
     }
 
-    /**
-     * Writes one request at b's position (b in native order, at least {@link #MAX_MESSAGE_BYTES}
-     * remaining) and returns its length. extraFlags is ORed into NLM_F_REQUEST and the request's flags.
-     */
+    /** write() of an entry goes through one view per thread. */
+    private static final ThreadLocal<ConntrackView> ENCODE_SCRATCH = ThreadLocal.withInitial(ConntrackView::new);
+
+    /** {@link #write(ByteBuffer, Request, ConntrackView, int, int)} of an entry. */
     static int write(ByteBuffer b, Request request, ConntrackEntry e, int seq, int extraFlags) {
+        return write(b, request, ENCODE_SCRATCH.get().load(e), seq, extraFlags);
+    }
+
+    /**
+     * Writes one request for the entry a view holds at b's position (b in native order, at least
+     * {@link #MAX_MESSAGE_BYTES} remaining) and returns its length. extraFlags is ORed into NLM_F_REQUEST
+     * and the request's flags.
+     */
+    static int write(ByteBuffer b, Request request, ConntrackView e, int seq, int extraFlags) {
         if (b.remaining() < MAX_MESSAGE_BYTES) {
             throw new IllegalArgumentException("need " + MAX_MESSAGE_BYTES + " bytes, " + b.remaining() + " left");
         }
@@ -523,48 +532,54 @@ public final class ConntrackCodec {
         int flags = NLM_F_REQUEST | extraFlags | (request == Request.CREATE ? NLM_F_CREATE | NLM_F_EXCL : 0);
         b.putInt(0).putShort((short) type).putShort((short) flags).putInt(seq).putInt(0);
         b.put((byte) e.family().af()).put((byte) 0).putShort((short) 0);
-        tuple(b, CTA_TUPLE_ORIG, e.protocol(), e.original());
+        int protocol = e.protocol();
+        tuple(b, CTA_TUPLE_ORIG, e, ConntrackView.ORIGINAL, false);
         if (request != Request.DELETE) {
-            boolean nat = request == Request.CREATE && (e.isSourceNat() || e.isDestinationNat());
+            boolean snat = request == Request.CREATE && e.isSourceNat();
+            boolean dnat = request == Request.CREATE && e.isDestinationNat();
+            boolean nat = snat || dnat;
             // with NAT, the kernel derives the translated reply tuple from CTA_NAT_* and the untranslated one
             // (nf_nat_setup_info sets IPS_SRC_NAT / IPS_DST_NAT, which packet mangling needs, only when the
             // translation changes the reply tuple: given the translated one, it would set neither)
-            tuple(b, CTA_TUPLE_REPLY, e.protocol(),
-                    nat ? ConntrackEntry.expectedReply(e.protocol(), e.original()) : e.reply());
+            tuple(b, CTA_TUPLE_REPLY, e, nat ? ConntrackView.ORIGINAL : ConntrackView.REPLY, nat);
             be32(b, CTA_STATUS, requestStatus(e.status()));
             be32(b, CTA_TIMEOUT, (int) e.timeoutSeconds());
             if (request != Request.CREATE || e.mark() != 0) {
                 be32(b, CTA_MARK, e.mark()); // a new entry's mark is 0 already; an update may have to clear one
             }
-            if (e.tcp() != null && e.protocol() == ConntrackEntry.TCP) {
-                ConntrackEntry.TcpInfo t = e.tcp();
+            if (e.hasTcp() && protocol == ConntrackEntry.TCP) {
                 int pi = nest(b, CTA_PROTOINFO);
                 int pt = nest(b, CTA_PROTOINFO_TCP);
-                u8(b, CTA_PROTOINFO_TCP_STATE, t.state());
-                u8(b, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, t.originalWindowScale());
-                u8(b, CTA_PROTOINFO_TCP_WSCALE_REPLY, t.replyWindowScale());
+                u8(b, CTA_PROTOINFO_TCP_STATE, e.tcpState());
+                u8(b, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, e.tcpOriginalWindowScale());
+                u8(b, CTA_PROTOINFO_TCP_WSCALE_REPLY, e.tcpReplyWindowScale());
                 // struct nf_ct_tcp_flags { flags, mask }: the kernel applies flags under the mask
                 attrHeader(b, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, 2);
-                b.put((byte) t.originalFlags()).put((byte) 0xff).putShort((short) 0);
+                b.put((byte) e.tcpOriginalFlags()).put((byte) 0xff).putShort((short) 0);
                 attrHeader(b, CTA_PROTOINFO_TCP_FLAGS_REPLY, 2);
-                b.put((byte) t.replyFlags()).put((byte) 0xff).putShort((short) 0);
+                b.put((byte) e.tcpReplyFlags()).put((byte) 0xff).putShort((short) 0);
                 end(b, pt);
                 end(b, pi);
             }
             if (nat) {
                 // the kernel sets up NAT only from these (and refuses them on an existing entry)
-                if (e.isDestinationNat()) {
-                    nat(b, CTA_NAT_DST, e, e.reply().source(), e.reply().sourcePort());
-                } else if (ConntrackEntry.hasPorts(e.protocol()) || ConntrackEntry.isIcmp(e.protocol())) {
+                boolean ports = ConntrackEntry.hasPorts(protocol) || ConntrackEntry.isIcmp(protocol);
+                int r = ConntrackView.REPLY;
+                if (dnat) {
+                    // an ICMP query keeps its id both ways: the id, not the (absent) port, is what MIN fixes
+                    nat(b, CTA_NAT_DST, e.source(r), e.addressLength(), ports,
+                            ConntrackEntry.isIcmp(protocol) ? e.icmpId(r) : e.sourcePort(r));
+                } else if (ports) {
                     // SNAT alone: the kernel would give the DST side a null binding, which looks the tuple up
                     // in the hash once more (it may not change a DST port anyway); an exact identity range
                     // ends with the same tuple and status bits without that lookup
-                    int port = ConntrackEntry.isIcmp(e.protocol()) ? e.original().icmpId() : e.original().destinationPort();
-                    nat(b, CTA_NAT_DST, e, e.original().destination(), port);
+                    int o = ConntrackView.ORIGINAL;
+                    nat(b, CTA_NAT_DST, e.destination(o), e.addressLength(), true,
+                            ConntrackEntry.isIcmp(protocol) ? e.icmpId(o) : e.destinationPort(o));
                 }
-                if (e.isSourceNat()) {
-                    int port = ConntrackEntry.isIcmp(e.protocol()) ? e.reply().icmpId() : e.reply().destinationPort();
-                    nat(b, CTA_NAT_SRC, e, e.reply().destination(), port);
+                if (snat) {
+                    nat(b, CTA_NAT_SRC, e.destination(r), e.addressLength(), ports,
+                            ConntrackEntry.isIcmp(protocol) ? e.icmpId(r) : e.destinationPort(r));
                 }
             }
         }
@@ -577,14 +592,12 @@ public final class ConntrackCodec {
         return len;
     }
 
-    private static void nat(ByteBuffer b, int attr, ConntrackEntry e, InetAddress to, int port) {
+    private static void nat(ByteBuffer b, int attr, byte[] to, int addressLength, boolean ports, int port) {
         int n = nest(b, attr);
-        boolean v6 = e.family() == ConntrackEntry.Family.IPV6;
-        byte[] a = to.getAddress();
         // a single address and port: the kernel takes an absent MAX as equal to MIN (fewer attributes to parse
         // per entry on the takeover path)
-        bytes(b, v6 ? CTA_NAT_V6_MINIP : CTA_NAT_V4_MINIP, a);
-        if (ConntrackEntry.hasPorts(e.protocol()) || ConntrackEntry.isIcmp(e.protocol())) {
+        bytes(b, addressLength == 16 ? CTA_NAT_V6_MINIP : CTA_NAT_V4_MINIP, to, addressLength);
+        if (ports) {
             int p = nest(b, CTA_NAT_PROTO);
             be16(b, CTA_PROTONAT_PORT_MIN, port);
             end(b, p);
@@ -592,25 +605,29 @@ public final class ConntrackCodec {
         end(b, n);
     }
 
-    private static void tuple(ByteBuffer b, int attr, int protocol, ConntrackEntry.Tuple t) {
+    /**
+     * Writes tuple d of the view; inverted: the reply the kernel expects without NAT instead (addresses and
+     * ports swapped, an ICMP query's reply type).
+     */
+    private static void tuple(ByteBuffer b, int attr, ConntrackView e, int d, boolean inverted) {
+        int protocol = e.protocol();
         int n = nest(b, attr);
         int ip = nest(b, CTA_TUPLE_IP);
-        byte[] s = t.source().getAddress();
-        byte[] d = t.destination().getAddress();
-        boolean v6 = s.length == 16;
-        bytes(b, v6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC, s);
-        bytes(b, v6 ? CTA_IP_V6_DST : CTA_IP_V4_DST, d);
+        boolean v6 = e.addressLength() == 16;
+        bytes(b, v6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC, inverted ? e.destination(d) : e.source(d), e.addressLength());
+        bytes(b, v6 ? CTA_IP_V6_DST : CTA_IP_V4_DST, inverted ? e.source(d) : e.destination(d), e.addressLength());
         end(b, ip);
         int pr = nest(b, CTA_TUPLE_PROTO);
         u8(b, CTA_PROTO_NUM, protocol);
         if (ConntrackEntry.isIcmp(protocol)) {
             boolean icmp6 = protocol == ConntrackEntry.ICMPV6;
-            be16(b, icmp6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID, t.icmpId());
-            u8(b, icmp6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE, t.icmpType());
-            u8(b, icmp6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE, t.icmpCode());
+            be16(b, icmp6 ? CTA_PROTO_ICMPV6_ID : CTA_PROTO_ICMP_ID, e.icmpId(d));
+            u8(b, icmp6 ? CTA_PROTO_ICMPV6_TYPE : CTA_PROTO_ICMP_TYPE,
+                    inverted ? ConntrackEntry.replyIcmpType(protocol, e.icmpType(d)) : e.icmpType(d));
+            u8(b, icmp6 ? CTA_PROTO_ICMPV6_CODE : CTA_PROTO_ICMP_CODE, e.icmpCode(d));
         } else if (ConntrackEntry.hasPorts(protocol)) {
-            be16(b, CTA_PROTO_SRC_PORT, t.sourcePort());
-            be16(b, CTA_PROTO_DST_PORT, t.destinationPort());
+            be16(b, CTA_PROTO_SRC_PORT, inverted ? e.destinationPort(d) : e.sourcePort(d));
+            be16(b, CTA_PROTO_DST_PORT, inverted ? e.sourcePort(d) : e.destinationPort(d));
         }
         end(b, pr);
         end(b, n);
@@ -645,8 +662,8 @@ public final class ConntrackCodec {
         b.put((byte) (v >>> 24)).put((byte) (v >>> 16)).put((byte) (v >>> 8)).put((byte) v);
     }
 
-    private static void bytes(ByteBuffer b, int type, byte[] v) {
-        attrHeader(b, type, v.length);
-        b.put(v); // 4 or 16 bytes: already aligned
+    private static void bytes(ByteBuffer b, int type, byte[] v, int length) {
+        attrHeader(b, type, length);
+        b.put(v, 0, length); // 4 or 16 bytes: already aligned
     }
 }

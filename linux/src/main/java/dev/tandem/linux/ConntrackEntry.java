@@ -194,12 +194,16 @@ public record ConntrackEntry(Family family, int protocol, Tuple original, Tuple 
         if (!isIcmp(protocol)) {
             return r;
         }
-        int t = original.icmpType();
-        int rt = protocol == ICMP
+        return new Tuple(r.source(), r.destination(), 0, 0, r.icmpId(), replyIcmpType(protocol, original.icmpType()),
+                r.icmpCode());
+    }
+
+    /** The ICMP / ICMPv6 type a reply to a query of type t has (echo request 8 -> echo reply 0, 128 -> 129, ...). */
+    static int replyIcmpType(int protocol, int t) {
+        return protocol == ICMP
                 ? switch (t) { case 8 -> 0; case 0 -> 8; case 13 -> 14; case 14 -> 13; case 15 -> 16; case 16 -> 15;
                     case 17 -> 18; case 18 -> 17; default -> t; }
                 : switch (t) { case 128 -> 129; case 129 -> 128; case 139 -> 140; case 140 -> 139; default -> t; };
-        return new Tuple(r.source(), r.destination(), 0, 0, r.icmpId(), rt, r.icmpCode());
     }
 
     /** True when the protocol's tuples carry ports (or GRE keys) in CTA_PROTO_SRC_PORT / DST_PORT. */

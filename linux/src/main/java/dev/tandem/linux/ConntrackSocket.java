@@ -47,8 +47,11 @@ public final class ConntrackSocket implements AutoCloseable {
         }
     }
 
-    /** Outcome of a batch: how many entries were sent and which of them failed. */
-    public record BatchResult(int attempted, List<Failure> failures) {
+    /**
+     * Outcome of a batch: how many entries were sent, how many items held no entry (skipped by the loader)
+     * and which entries the kernel refused.
+     */
+    public record BatchResult(int attempted, int skipped, List<Failure> failures) {
         public BatchResult {
             failures = List.copyOf(failures);
         }
@@ -179,22 +182,44 @@ public final class ConntrackSocket implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ changes
 
     /**
+     * Fills a view with the entry an item stands for (no allocation needed); false when the item holds
+     * none: it is skipped and counted ({@link BatchResult#skipped()}). Runs on whichever thread encodes.
+     */
+    @FunctionalInterface
+    public interface EntryLoader<T> {
+        boolean load(T item, ConntrackView into);
+    }
+
+    private static final EntryLoader<ConntrackEntry> ENTRIES = (e, v) -> {
+        v.load(e);
+        return true;
+    };
+
+    /**
      * Creates the entries (NLM_F_CREATE|NLM_F_EXCL; NAT set up from the tuples), many per sendto; only
      * the last request of each sendto asks for an ack, so the kernel answers only errors and that ack.
      * Entries already present fail with EEXIST.
      */
     public BatchResult create(List<ConntrackEntry> entries) {
-        return batch(ConntrackCodec.Request.CREATE, entries);
+        return batch(ConntrackCodec.Request.CREATE, entries, ENTRIES);
+    }
+
+    /**
+     * Creates the entries the items stand for, as {@link #create(List)}, encoding each straight from the
+     * view the loader fills: no entry object per item (a takeover commits up to a million).
+     */
+    public <T> BatchResult create(List<T> items, EntryLoader<T> loader) {
+        return batch(ConntrackCodec.Request.CREATE, items, loader);
     }
 
     /** Changes existing entries (status, timeout, mark, TCP info); absent ones fail with ENOENT. */
     public BatchResult update(List<ConntrackEntry> entries) {
-        return batch(ConntrackCodec.Request.UPDATE, entries);
+        return batch(ConntrackCodec.Request.UPDATE, entries, ENTRIES);
     }
 
     /** Deletes entries by original tuple and zone; absent ones fail with ENOENT. */
     public BatchResult delete(List<ConntrackEntry> entries) {
-        return batch(ConntrackCodec.Request.DELETE, entries);
+        return batch(ConntrackCodec.Request.DELETE, entries, ENTRIES);
     }
 
     /** Deletes one entry; false if it was not there. */
@@ -226,54 +251,83 @@ public final class ConntrackSocket implements AutoCloseable {
         }
     }
 
-    private BatchResult batch(ConntrackCodec.Request request, List<ConntrackEntry> entries) {
-        if (entries.size() >= PIPELINE_MIN_ENTRIES) {
-            return pipelined(request, entries);
+    /** The requests of one datagram: items [from, next) of which written were encoded, the last at lastSeq. */
+    private record Datagram(int from, int next, int written, int length, int lastSeq) {}
+
+    /**
+     * Encodes items from index from into b (cleared first) while a whole request still fits; item i is
+     * request base + i; unloadable items are skipped (counted in skipped[0]). The last request asks for an
+     * ack: when it (or its error) arrives, every earlier error has too.
+     */
+    private static <T> Datagram fill(ByteBuffer b, ConntrackCodec.Request request, List<T> items, EntryLoader<T> loader,
+            int from, int base, ConntrackView view, int[] skipped) {
+        b.clear();
+        int lastStart = -1;
+        int lastSeq = 0;
+        int written = 0;
+        int i = from;
+        while (i < items.size() && b.remaining() >= ConntrackCodec.MAX_MESSAGE_BYTES) {
+            T item = items.get(i);
+            if (loader.load(item, view)) {
+                lastStart = b.position();
+                lastSeq = base + i;
+                ConntrackCodec.write(b, request, view, lastSeq, 0);
+                written++;
+            } else {
+                skipped[0]++;
+            }
+            i++;
         }
+        if (lastStart >= 0) {
+            b.putShort(lastStart + 6, (short) (b.getShort(lastStart + 6) | ConntrackCodec.NLM_F_ACK));
+        }
+        return new Datagram(from, i, written, b.position(), lastSeq);
+    }
+
+    private <T> BatchResult batch(ConntrackCodec.Request request, List<T> items, EntryLoader<T> loader) {
+        int base;
+        lock.lock();
+        try {
+            ensureOpen();
+            base = nextSeq();
+            seq = base + items.size(); // item i is request base + i
+        } finally {
+            lock.unlock();
+        }
+        if (items.size() >= PIPELINE_MIN_ENTRIES) {
+            return pipelined(request, items, loader, base);
+        }
+        String what = "ctnetlink " + request.name().toLowerCase() + " batch";
         List<Failure> failures = new ArrayList<>();
+        int[] skipped = new int[1];
+        ConntrackView view = new ConntrackView();
         int i = 0;
-        while (i < entries.size()) {
+        while (i < items.size()) {
             lock.lock();
             try {
                 ensureOpen();
-                i = sendBatch(request, entries, i, failures);
+                Datagram d = fill(batch, request, items, loader, i, base, view, skipped);
+                if (d.written() > 0) {
+                    socket.sendBatch(d.length(), what);
+                    awaitBatchAcks(request, items, loader, d, base, failures);
+                }
+                i = d.next();
             } finally {
                 lock.unlock();
             }
         }
-        return new BatchResult(entries.size(), failures);
-    }
-
-    /** Encodes entries from index from into one datagram, sends it, collects errors; returns the next index. */
-    private int sendBatch(ConntrackCodec.Request request, List<ConntrackEntry> entries, int from, List<Failure> failures) {
-        batch.clear();
-        int base = nextSeq();
-        int lastStart = 0;
-        int i = from;
-        while (i < entries.size() && batch.remaining() >= ConntrackCodec.MAX_MESSAGE_BYTES) {
-            lastStart = batch.position();
-            ConntrackCodec.write(batch, request, entries.get(i), base + (i - from), 0);
-            i++;
-        }
-        int count = i - from;
-        // the last request asks for an ack: when it (or its error) arrives, every earlier error has too
-        batch.putShort(lastStart + 6, (short) (batch.getShort(lastStart + 6) | ConntrackCodec.NLM_F_ACK));
-        seq = base + count - 1;
-        socket.sendBatch(batch.position(), "ctnetlink " + request.name().toLowerCase() + " batch");
-        awaitBatchAcks(request, entries, from, count, base, failures);
-        return i;
+        return new BatchResult(items.size() - skipped[0], skipped[0], failures);
     }
 
     /**
-     * Collects the answers to count requests for entries[from ...], sent with the sequence numbers base,
-     * base + 1, ...: an error for each refused one (added to failures) and the ack of the last.
+     * Collects the answers to one datagram's requests: an error for each refused one (added to failures,
+     * with the entry the loader gives again) and the ack of the last.
      */
-    private void awaitBatchAcks(ConntrackCodec.Request request, List<ConntrackEntry> entries, int from, int count, int base,
-            List<Failure> failures) {
-        int lastSeq = base + count - 1;
+    private <T> void awaitBatchAcks(ConntrackCodec.Request request, List<T> items, EntryLoader<T> loader, Datagram dg,
+            int base, List<Failure> failures) {
         boolean[] done = new boolean[1];
         // each error and the ack is one datagram: count + a margin for stale replies bounds the loop
-        for (int d = 0; d < count + 64 && !done[0]; d++) {
+        for (int d = 0; d < dg.written() + 64 && !done[0]; d++) {
             int n = receive("ctnetlink " + request.name().toLowerCase() + " acks");
             try {
                 ConntrackCodec.forEachMessage(socket.data(), n, (type, flags, mseq, buf, off, len) -> {
@@ -281,14 +335,16 @@ public final class ConntrackSocket implements AutoCloseable {
                         return;
                     }
                     int idx = mseq - base;
-                    if (idx < 0 || idx >= count) {
+                    if (idx < dg.from() || idx >= dg.next()) {
                         return; // stale
                     }
                     int err = len >= 20 ? -ConntrackCodec.le32(buf, off + 16) : Errno.EINVAL;
                     if (err != 0) {
-                        failures.add(new Failure(entries.get(from + idx), err));
+                        ConntrackView v = new ConntrackView();
+                        loader.load(items.get(idx), v); // it loaded when it was sent
+                        failures.add(new Failure(v.toEntry(), err));
                     }
-                    if (mseq == lastSeq) {
+                    if (mseq == dg.lastSeq()) {
                         done[0] = true;
                     }
                 });
@@ -297,7 +353,7 @@ public final class ConntrackSocket implements AutoCloseable {
             }
         }
         if (!done[0]) {
-            throw new IllegalStateException("no ack for the last of " + count + " ctnetlink requests");
+            throw new IllegalStateException("no ack for the last of " + dg.written() + " ctnetlink requests");
         }
     }
 
@@ -313,36 +369,30 @@ public final class ConntrackSocket implements AutoCloseable {
     /** Datagrams encoded ahead of the one in the kernel (each of BATCH_BYTES native memory). */
     private static final int PIPELINE_BUFFERS = 2;
 
-    /** One encoded datagram: its buffer, the entries it holds, its length; or the encoder's failure. */
-    private record Encoded(int buffer, int from, int count, int length, RuntimeException failure) {}
+    /** One encoded datagram in a buffer; or the encoder's failure; or (END) no more. */
+    private record Encoded(int buffer, Datagram datagram, RuntimeException failure) {}
 
-    private static final Encoded END = new Encoded(-1, 0, 0, 0, null);
+    private static final Encoded END = new Encoded(-1, null, null);
 
-    private BatchResult pipelined(ConntrackCodec.Request request, List<ConntrackEntry> entries) {
+    private <T> BatchResult pipelined(ConntrackCodec.Request request, List<T> items, EntryLoader<T> loader, int base) {
         String what = "ctnetlink " + request.name().toLowerCase() + " batch";
-        int base;
-        lock.lock();
-        try {
-            ensureOpen();
-            base = nextSeq();
-            seq = base + entries.size() - 1; // entry i is request base + i
-        } finally {
-            lock.unlock();
-        }
         List<Failure> failures = new ArrayList<>();
+        int[] skipped = new int[1];
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment[] buffers = new MemorySegment[PIPELINE_BUFFERS];
+            ByteBuffer[] buffers = new ByteBuffer[PIPELINE_BUFFERS];
+            MemorySegment[] segments = new MemorySegment[PIPELINE_BUFFERS];
             BlockingQueue<Integer> free = new ArrayBlockingQueue<>(PIPELINE_BUFFERS);
             for (int b = 0; b < PIPELINE_BUFFERS; b++) {
-                buffers[b] = arena.allocate(BATCH_BYTES, 8);
+                segments[b] = arena.allocate(BATCH_BYTES, 8);
+                buffers[b] = segments[b].asByteBuffer().order(ByteOrder.nativeOrder());
                 free.add(b);
             }
             BlockingQueue<Encoded> filled = new ArrayBlockingQueue<>(PIPELINE_BUFFERS + 1);
             Thread encoder = Thread.ofPlatform().daemon().name("ctnetlink-encoder")
-                    .start(() -> encode(request, entries, base, buffers, free, filled));
+                    .start(() -> encode(request, items, loader, base, buffers, free, filled, skipped));
             try {
-                // every datagram holds at least one entry: entries.size() + 1 bounds the loop
-                for (int d = 0; d <= entries.size(); d++) {
+                // every datagram covers at least one item: items.size() + 1 bounds the loop
+                for (int d = 0; d <= items.size(); d++) {
                     Encoded e = filled.poll(TIMEOUT_MS, TimeUnit.MILLISECONDS);
                     if (e == null) {
                         throw new IllegalStateException(what + ": the encoder gave nothing within " + TIMEOUT_MS + " ms");
@@ -351,19 +401,20 @@ public final class ConntrackSocket implements AutoCloseable {
                         throw e.failure();
                     }
                     if (e == END) {
-                        return new BatchResult(entries.size(), failures);
+                        encoder.join(); // it has ended: skipped[0] is final and visible after the join
+                        return new BatchResult(items.size() - skipped[0], skipped[0], failures);
                     }
                     lock.lock();
                     try {
                         ensureOpen(); // close() waits for the lock: give it up at the next datagram
-                        socket.sendBatch(buffers[e.buffer()], e.length(), what);
-                        awaitBatchAcks(request, entries, e.from(), e.count(), base + e.from(), failures);
+                        socket.sendBatch(segments[e.buffer()], e.datagram().length(), what);
+                        awaitBatchAcks(request, items, loader, e.datagram(), base, failures);
                     } finally {
                         lock.unlock();
                     }
                     free.add(e.buffer());
                 }
-                throw new IllegalStateException(what + ": more datagrams than entries");
+                throw new IllegalStateException(what + ": more datagrams than items");
             } catch (InterruptedException x) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(what + " interrupted", x);
@@ -374,30 +425,27 @@ public final class ConntrackSocket implements AutoCloseable {
         }
     }
 
-    /** The encoder thread: fills free buffers with the entries' requests in order, then END (or its failure). */
-    private static void encode(ConntrackCodec.Request request, List<ConntrackEntry> entries, int base, MemorySegment[] buffers,
-            BlockingQueue<Integer> free, BlockingQueue<Encoded> filled) {
+    /** The encoder thread: fills free buffers with the items' requests in order, then END (or its failure). */
+    private static <T> void encode(ConntrackCodec.Request request, List<T> items, EntryLoader<T> loader, int base,
+            ByteBuffer[] buffers, BlockingQueue<Integer> free, BlockingQueue<Encoded> filled, int[] skipped) {
         try {
+            ConntrackView view = new ConntrackView();
             int i = 0;
-            while (i < entries.size()) {
+            while (i < items.size()) {
                 int buf = free.take();
-                ByteBuffer b = buffers[buf].asByteBuffer().order(ByteOrder.nativeOrder());
-                int from = i;
-                int lastStart = 0;
-                while (i < entries.size() && b.remaining() >= ConntrackCodec.MAX_MESSAGE_BYTES) {
-                    lastStart = b.position();
-                    ConntrackCodec.write(b, request, entries.get(i), base + i, 0);
-                    i++;
+                Datagram d = fill(buffers[buf], request, items, loader, i, base, view, skipped);
+                i = d.next();
+                if (d.written() > 0) {
+                    filled.put(new Encoded(buf, d, null));
+                } else {
+                    free.add(buf); // every item of it was skipped
                 }
-                // the last request asks for an ack: when it (or its error) arrives, every earlier error has too
-                b.putShort(lastStart + 6, (short) (b.getShort(lastStart + 6) | ConntrackCodec.NLM_F_ACK));
-                filled.put(new Encoded(buf, from, i - from, b.position(), null));
             }
             filled.put(END);
         } catch (InterruptedException e) {
             // the sender stopped (an error, or close): nothing more to encode
         } catch (RuntimeException e) {
-            filled.offer(new Encoded(-1, 0, 0, 0, e)); // room: at most PIPELINE_BUFFERS datagrams are queued
+            filled.offer(new Encoded(-1, null, e)); // room: at most PIPELINE_BUFFERS datagrams are queued
         }
     }
 
@@ -412,9 +460,6 @@ public final class ConntrackSocket implements AutoCloseable {
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
-        }
-        if (t.isAlive()) {
-            throw new IllegalStateException("the ctnetlink encoder did not stop");
         }
     }
 

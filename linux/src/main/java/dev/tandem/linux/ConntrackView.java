@@ -136,6 +136,122 @@ public final class ConntrackView {
         return icmpCode[direction];
     }
 
+    // ---- filling a view from elsewhere than a ctnetlink message (session sync's cached values, an entry)
+
+    /**
+     * Starts a view of a new entry: everything but the tuples, which {@link #tuple} sets; no TCP info (see
+     * {@link #tcp}), no id, type NEW. Values are checked as {@link ConntrackEntry}'s constructor checks them.
+     */
+    public ConntrackView entry(ConntrackEntry.Family family, int protocol, int status, long timeoutSeconds, int mark, int zone) {
+        check("protocol", protocol, 0xff);
+        check("zone", zone, 0xffff);
+        if (timeoutSeconds < 0 || timeoutSeconds > 0xffffffffL) {
+            throw new IllegalArgumentException("timeoutSeconds " + timeoutSeconds + " is not a u32");
+        }
+        this.type = ConntrackEvent.Type.NEW;
+        this.family = java.util.Objects.requireNonNull(family, "family");
+        this.protocol = protocol;
+        this.status = status;
+        this.timeoutSeconds = timeoutSeconds;
+        this.mark = mark;
+        this.zone = zone;
+        this.hasTcp = false;
+        this.hasId = false;
+        this.id = 0;
+        return this;
+    }
+
+    /**
+     * Sets the {@link #ORIGINAL} or {@link #REPLY} tuple: the source address at buf[offset], the destination
+     * right after it ({@link #addressLength()} bytes each, of the family {@link #entry} set).
+     */
+    public ConntrackView tuple(int direction, byte[] buf, int offset, int sourcePort, int destinationPort, int icmpId,
+            int icmpType, int icmpCode) {
+        if (direction != ORIGINAL && direction != REPLY) {
+            throw new IllegalArgumentException("direction " + direction);
+        }
+        int n = addressLength();
+        if (offset < 0 || offset > buf.length - 2 * n) {
+            throw new IllegalArgumentException("two " + n + "-byte addresses at " + offset + " outside " + buf.length + " bytes");
+        }
+        check("sourcePort", sourcePort, 0xffff);
+        check("destinationPort", destinationPort, 0xffff);
+        check("icmpId", icmpId, 0xffff);
+        check("icmpType", icmpType, 0xff);
+        check("icmpCode", icmpCode, 0xff);
+        System.arraycopy(buf, offset, source[direction], 0, n);
+        System.arraycopy(buf, offset + n, destination[direction], 0, n);
+        this.sourcePort[direction] = sourcePort;
+        this.destinationPort[direction] = destinationPort;
+        this.icmpId[direction] = icmpId;
+        this.icmpType[direction] = icmpType;
+        this.icmpCode[direction] = icmpCode;
+        return this;
+    }
+
+    /** Attaches TCP state and window tracking flags (ignored by the encoder unless the protocol is TCP). */
+    public ConntrackView tcp(int state, int originalWindowScale, int replyWindowScale, int originalFlags, int replyFlags) {
+        check("state", state, 0xff);
+        check("originalWindowScale", originalWindowScale, 0xff);
+        check("replyWindowScale", replyWindowScale, 0xff);
+        check("originalFlags", originalFlags, 0xff);
+        check("replyFlags", replyFlags, 0xff);
+        hasTcp = true;
+        tcpState = state;
+        tcpOriginalWindowScale = originalWindowScale;
+        tcpReplyWindowScale = replyWindowScale;
+        tcpOriginalFlags = originalFlags;
+        tcpReplyFlags = replyFlags;
+        return this;
+    }
+
+    /** Fills the view from an entry (its id and all). */
+    public ConntrackView load(ConntrackEntry e) {
+        entry(e.family(), e.protocol(), e.status(), e.timeoutSeconds(), e.mark(), e.zone());
+        load(ORIGINAL, e.original());
+        load(REPLY, e.reply());
+        if (e.tcp() != null) {
+            ConntrackEntry.TcpInfo t = e.tcp();
+            tcp(t.state(), t.originalWindowScale(), t.replyWindowScale(), t.originalFlags(), t.replyFlags());
+        }
+        if (e.id().isPresent()) {
+            hasId = true;
+            id = e.id().getAsLong();
+        }
+        return this;
+    }
+
+    private void load(int d, ConntrackEntry.Tuple t) {
+        byte[] s = t.source().getAddress();
+        byte[] x = t.destination().getAddress();
+        System.arraycopy(s, 0, source[d], 0, s.length);
+        System.arraycopy(x, 0, destination[d], 0, x.length);
+        sourcePort[d] = t.sourcePort();
+        destinationPort[d] = t.destinationPort();
+        icmpId[d] = t.icmpId();
+        icmpType[d] = t.icmpType();
+        icmpCode[d] = t.icmpCode();
+    }
+
+    /** Replies go to another address or port than the original source: source NAT (see {@link ConntrackEntry#isSourceNat()}). */
+    public boolean isSourceNat() {
+        int n = addressLength();
+        return !Arrays.equals(destination[REPLY], 0, n, source[ORIGINAL], 0, n) || destinationPort[REPLY] != sourcePort[ORIGINAL]
+                || (ConntrackEntry.isIcmp(protocol) && icmpId[REPLY] != icmpId[ORIGINAL]);
+    }
+
+    /** Replies come from another address or port than the original destination (see {@link ConntrackEntry#isDestinationNat()}). */
+    public boolean isDestinationNat() {
+        int n = addressLength();
+        return !Arrays.equals(source[REPLY], 0, n, destination[ORIGINAL], 0, n) || sourcePort[REPLY] != destinationPort[ORIGINAL];
+    }
+
+    private static void check(String what, int v, int max) {
+        if (v < 0 || v > max) {
+            throw new IllegalArgumentException(what + " " + v + " outside 0.." + max);
+        }
+    }
+
     /** The view as an entry (allocates). */
     public ConntrackEntry toEntry() {
         ConntrackEntry.TcpInfo tcp = hasTcp ? new ConntrackEntry.TcpInfo(tcpState, tcpOriginalWindowScale, tcpReplyWindowScale,

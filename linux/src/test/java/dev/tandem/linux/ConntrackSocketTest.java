@@ -238,6 +238,72 @@ class ConntrackSocketTest {
         return (e.isSourceNat() ? ConntrackEntry.IPS_SRC_NAT : 0) | (e.isDestinationNat() ? ConntrackEntry.IPS_DST_NAT : 0);
     }
 
+    /** Item i of the loader tests: a TCP flow 10.77.x.y:p -> 192.0.2.7:443, source-NATed to 198.51.100.1. */
+    private static ConntrackView loadFlow(int i, ConntrackView v) {
+        byte[] a = {10, 77, (byte) (i >>> 8), (byte) i, (byte) 192, 0, 2, 7};
+        byte[] r = {(byte) 192, 0, 2, 7, (byte) 198, 51, 100, 1};
+        v.entry(ConntrackEntry.Family.IPV4, ConntrackEntry.TCP, ConntrackEntry.IPS_SEEN_REPLY | ConntrackEntry.IPS_ASSURED,
+                600, 0, 0);
+        v.tuple(ConntrackView.ORIGINAL, a, 0, 40_000, 443, 0, 0, 0);
+        v.tuple(ConntrackView.REPLY, r, 0, 443, 1024 + i, 0, 0, 0);
+        return v.tcp(ConntrackEntry.TcpInfo.ESTABLISHED, 7, 7, 0x03, 0x03);
+    }
+
+    @Test
+    void aPipelinedBatchSkipsWhatDoesNotLoadAndNamesEachRefusedEntry() throws Exception {
+        String ns = lab.fresh("loader");
+        int n = ConntrackSocket.PIPELINE_MIN_ENTRIES * 3; // several datagrams, encoded on the second thread
+        List<Integer> items = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            items.add(i);
+        }
+        List<Integer> present = List.of(5, n / 2, n - 1); // in the kernel already: EEXIST, in different datagrams
+        try (ConntrackSocket s = Netns.callIn(ns, ConntrackSocket::open)) {
+            s.flush();
+            for (int i : present) {
+                assertThat(s.create(List.of(loadFlow(i, new ConntrackView()).toEntry())).ok()).isTrue();
+            }
+            ConntrackSocket.BatchResult r = s.create(items, (i, v) -> {
+                if (i % 1000 == 7) {
+                    return false; // e.g. an undecodable cached value
+                }
+                loadFlow(i, v);
+                return true;
+            });
+            int skipped = (int) items.stream().filter(i -> i % 1000 == 7).count();
+            assertThat(r.skipped()).isEqualTo(skipped);
+            assertThat(r.attempted()).isEqualTo(n - skipped);
+            assertThat(r.failures()).extracting(ConntrackSocket.Failure::errno).containsOnly(Errno.EEXIST);
+            assertThat(r.failures()).extracting(ConntrackSocket.Failure::entry)
+                    .containsExactlyElementsOf(present.stream().map(i -> loadFlow(i, new ConntrackView()).toEntry()).toList());
+            List<ConntrackEntry> all = s.dump();
+            assertThat(all).hasSize(n - skipped);
+            // what the kernel holds is what the views said: the translated reply tuple, NAT included
+            ConntrackEntry e = all.stream().filter(x -> x.original().equals(loadFlow(123, new ConntrackView()).toEntry().original()))
+                    .findFirst().orElseThrow();
+            assertThat(e.reply()).isEqualTo(loadFlow(123, new ConntrackView()).toEntry().reply());
+            assertThat(e.isSourceNat()).isTrue();
+            assertThat(e.isDestinationNat()).isFalse();
+            assertThat(e.status() & ConntrackEntry.IPS_SRC_NAT).isNotZero();
+            assertThat(e.status() & ConntrackEntry.IPS_DST_NAT).isZero();
+
+            // a loader that throws stops the batch with its exception; the socket still works afterwards
+            s.flush();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.create(items, (i, v) -> {
+                if (i == n / 3) {
+                    throw new IllegalArgumentException("item " + i + " is broken");
+                }
+                loadFlow(i, v);
+                return true;
+            })).isInstanceOf(IllegalArgumentException.class).hasMessage("item " + n / 3 + " is broken");
+            assertThat(s.dump().size()).isLessThanOrEqualTo(n / 3);
+            s.flush();
+            assertThat(s.create(List.of(loadFlow(1, new ConntrackView()).toEntry())).ok()).isTrue();
+            assertThat(s.dump()).hasSize(1);
+            s.flush();
+        }
+    }
+
     @Test
     void createsOneHundredThousandEntriesInOneCall() throws Exception {
         String ns = lab.fresh("bulk");

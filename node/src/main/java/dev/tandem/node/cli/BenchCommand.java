@@ -1,11 +1,18 @@
 package dev.tandem.node.cli;
 
 import dev.tandem.lab.CommitBench;
+import dev.tandem.lab.CommitPath;
 import dev.tandem.lab.FailoverBench;
 import dev.tandem.lab.Fault;
 import dev.tandem.lab.LabTopology;
 import dev.tandem.lab.SessionFailoverBench;
 import dev.tandem.lab.SyncBench;
+import dev.tandem.linux.ConntrackEntry;
+import dev.tandem.linux.ConntrackSocket;
+import dev.tandem.node.sync.SessionCodec;
+import dev.tandem.node.sync.SessionCommit;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -107,16 +114,54 @@ final class BenchCommand implements Runnable {
         @Option(names = "--prefix", defaultValue = "tbench-")
         String prefix;
 
+        @Option(names = "--path", defaultValue = "daemon", description = "daemon: the takeover's own commit of cached "
+                + "session-sync values (decoded on the fly); entries: ConntrackSocket.create of ready-made entries")
+        String path;
+
         @Override
         public Integer call() {
             if (entries < 1 || entries > 10_000_000 || runs < 1 || runs > 100 || cliEntries < 0 || cliEntries > 10_000) {
                 System.err.println("error: --entries 1..10000000, --runs 1..100, --cli-entries 0..10000");
                 return 2;
             }
-            CommitBench.run(new CommitBench.Options(prefix, entries, runs, cliEntries), System.out);
+            CommitPath<?> p = switch (path) {
+                case "daemon" -> DAEMON_COMMIT;
+                case "entries" -> CommitPath.ENTRIES;
+                default -> null;
+            };
+            if (p == null) {
+                System.err.println("error: --path is daemon or entries, not " + path);
+                return 2;
+            }
+            CommitBench.run(new CommitBench.Options(prefix, entries, runs, cliEntries, p), System.out);
             return 0;
         }
     }
+
+    /** What a takeover runs: the session cache's values (SessionCodec bytes) through SessionCommit. */
+    static final CommitPath<List<byte[]>> DAEMON_COMMIT = new CommitPath<>() {
+        @Override
+        public String description() {
+            return "the daemon's takeover commit (SessionCommit of cached session-sync values)";
+        }
+
+        @Override
+        public List<byte[]> prepare(List<ConntrackEntry> entries) {
+            List<byte[]> values = new ArrayList<>(entries.size());
+            for (ConntrackEntry e : entries) {
+                values.add(SessionCodec.value(e));
+            }
+            return values;
+        }
+
+        @Override
+        public Committed commit(ConntrackSocket ct, List<byte[]> values) {
+            SessionCommit.Result r = SessionCommit.commit(ct, values);
+            int refused = r.failed() + r.undecodable();
+            return new Committed(r.committed(), refused, refused == 0 ? null
+                    : r.failed() + " refused by the kernel, " + r.undecodable() + " undecodable");
+        }
+    };
 
     @Command(name = "sync", description = "Session sync under load: events/s replicated, lag, CPU per event on both nodes.")
     static final class Sync implements Callable<Integer> {

@@ -2,11 +2,7 @@ package dev.tandem.node.sync;
 
 import dev.tandem.linux.ConntrackEntry;
 import dev.tandem.linux.ConntrackView;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
-import java.util.OptionalLong;
 
 /**
  * A conntrack entry as session sync carries it: key = what identifies the flow (family, protocol,
@@ -126,52 +122,68 @@ public final class SessionCodec {
     }
 
     public static ConntrackEntry decode(byte[] value) throws BadSession {
-        try {
-            ByteBuffer b = ByteBuffer.wrap(value);
-            int v = b.get() & 0xff;
-            if (v != VERSION) {
-                throw new BadSession("session encoding version " + v + " (this node reads " + VERSION + ")");
-            }
-            int fam = b.get() & 0xff;
-            if (fam >= ConntrackEntry.Family.values().length) {
-                throw new BadSession("unknown address family " + fam);
-            }
-            ConntrackEntry.Family family = ConntrackEntry.Family.values()[fam];
-            int protocol = b.get() & 0xff;
-            int zone = b.getShort() & 0xffff;
-            ConntrackEntry.Tuple orig = tuple(b, family);
-            ConntrackEntry.Tuple reply = tuple(b, family);
-            int status = b.getInt();
-            long timeout = b.getInt() & 0xffffffffL;
-            int mark = b.getInt();
-            int hasTcp = b.get() & 0xff;
-            ConntrackEntry.TcpInfo tcp = null;
-            if (hasTcp == 1) {
-                tcp = new ConntrackEntry.TcpInfo(b.get() & 0xff, b.get() & 0xff, b.get() & 0xff, b.get() & 0xff,
-                        b.get() & 0xff);
-            } else if (hasTcp != 0) {
-                throw new BadSession("bad TCP flag " + hasTcp);
-            }
-            if (b.hasRemaining()) {
-                throw new BadSession(b.remaining() + " trailing bytes");
-            }
-            return new ConntrackEntry(family, protocol, orig, reply, status, timeout, mark, zone, tcp, OptionalLong.empty());
-        } catch (BufferUnderflowException e) {
+        return load(value, new ConntrackView()).toEntry();
+    }
+
+    /**
+     * Fills a view with the session a value holds, with the same checks as {@link #decode} but no entry,
+     * no address object: a takeover commits up to a million cached values this way. Returns the view.
+     */
+    public static ConntrackView load(byte[] value, ConntrackView into) throws BadSession {
+        if (value == null || value.length < 6) {
             throw new BadSession("session truncated");
+        }
+        int v = value[0] & 0xff;
+        if (v != VERSION) {
+            throw new BadSession("session encoding version " + v + " (this node reads " + VERSION + ")");
+        }
+        int fam = value[1] & 0xff;
+        if (fam >= ConntrackEntry.Family.values().length) {
+            throw new BadSession("unknown address family " + fam);
+        }
+        ConntrackEntry.Family family = ConntrackEntry.Family.values()[fam];
+        int ts = tupleSize(family);
+        int fixed = 5 + 2 * ts + 12 + 1;
+        if (value.length < fixed) {
+            throw new BadSession("session truncated");
+        }
+        int hasTcp = value[fixed - 1] & 0xff;
+        if (hasTcp > 1) {
+            throw new BadSession("bad TCP flag " + hasTcp);
+        }
+        int size = fixed + 5 * hasTcp;
+        if (value.length < size) {
+            throw new BadSession("session truncated");
+        }
+        if (value.length > size) {
+            throw new BadSession((value.length - size) + " trailing bytes");
+        }
+        int p = 5 + 2 * ts;
+        try {
+            into.entry(family, value[2] & 0xff, getInt(value, p), getInt(value, p + 4) & 0xffffffffL, getInt(value, p + 8),
+                    getShort(value, 3));
+            tuple(value, 5, family, into, ConntrackView.ORIGINAL);
+            tuple(value, 5 + ts, family, into, ConntrackView.REPLY);
+            if (hasTcp == 1) {
+                into.tcp(value[fixed] & 0xff, value[fixed + 1] & 0xff, value[fixed + 2] & 0xff, value[fixed + 3] & 0xff,
+                        value[fixed + 4] & 0xff);
+            }
         } catch (IllegalArgumentException e) {
             throw new BadSession("invalid session: " + e.getMessage());
         }
+        return into;
     }
 
-    private static ConntrackEntry.Tuple tuple(ByteBuffer b, ConntrackEntry.Family f) throws BadSession {
-        byte[] s = new byte[f.addressLength()];
-        byte[] d = new byte[f.addressLength()];
-        b.get(s).get(d);
-        try {
-            return new ConntrackEntry.Tuple(InetAddress.getByAddress(s), InetAddress.getByAddress(d),
-                    b.getShort() & 0xffff, b.getShort() & 0xffff, b.getShort() & 0xffff, b.get() & 0xff, b.get() & 0xff);
-        } catch (UnknownHostException e) {
-            throw new BadSession("bad address");
-        }
+    private static void tuple(byte[] b, int p, ConntrackEntry.Family f, ConntrackView into, int d) {
+        int q = p + 2 * f.addressLength();
+        into.tuple(d, b, p, getShort(b, q), getShort(b, q + 2), getShort(b, q + 4), b[q + 6] & 0xff, b[q + 7] & 0xff);
+    }
+
+    private static int getShort(byte[] b, int p) {
+        return (b[p] & 0xff) << 8 | (b[p + 1] & 0xff);
+    }
+
+    private static int getInt(byte[] b, int p) {
+        return (b[p] & 0xff) << 24 | (b[p + 1] & 0xff) << 16 | (b[p + 2] & 0xff) << 8 | (b[p + 3] & 0xff);
     }
 }

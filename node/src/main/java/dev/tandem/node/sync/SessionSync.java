@@ -714,45 +714,20 @@ public final class SessionSync implements AutoCloseable {
             values = receiver.sessions();
             complete = receiver.state() == SyncReceiver.State.SYNCED;
         }
-        List<ConntrackEntry> entries = new ArrayList<>(values.size());
-        int bad = 0;
-        for (byte[] v : values) {
+        SessionCommit.Result r;
+        if (values.isEmpty()) {
+            r = new SessionCommit.Result(0, 0, 0, 0);
+        } else {
             try {
-                entries.add(SessionCodec.decode(v));
-            } catch (SessionCodec.BadSession e) {
-                bad++;
-            }
-        }
-        int failed = 0;
-        int updated = 0;
-        if (!entries.isEmpty()) {
-            try {
-                ConntrackSocket ct = commitSocket();
-                ConntrackSocket.BatchResult r = ct.create(entries);
-                List<ConntrackEntry> exist = new ArrayList<>();
-                for (ConntrackSocket.Failure f : r.failures()) {
-                    if (f.errno() == 17) { // EEXIST: the kernel already tracks it (e.g. traffic came first)
-                        exist.add(f.entry());
-                    } else {
-                        failed++;
-                    }
-                }
-                if (!exist.isEmpty()) {
-                    // a stale entry (e.g. from before this node crashed) keeps old TCP windows that would
-                    // mark today's packets invalid: replace it with the synced one
-                    ct.delete(exist);
-                    ConntrackSocket.BatchResult u = ct.create(exist);
-                    updated = u.succeeded();
-                    failed += u.failures().size();
-                }
+                r = SessionCommit.commit(commitSocket(), values);
             } catch (RuntimeException e) {
                 closeCommitSocket(); // opened again at the next commit
                 return "session commit failed: " + e.getMessage();
             }
         }
-        String line = "committed " + (entries.size() - failed) + " synced sessions into the kernel in "
-                + (System.nanoTime() - t0) / 100_000 / 10.0 + " ms (" + updated + " replaced stale entries, " + failed
-                + " failed, " + bad + " undecodable)" + (complete ? "" : "; the bulk sync had not completed");
+        String line = "committed " + r.committed() + " synced sessions into the kernel in "
+                + (System.nanoTime() - t0) / 100_000 / 10.0 + " ms (" + r.replaced() + " replaced stale entries, " + r.failed()
+                + " failed, " + r.undecodable() + " undecodable)" + (complete ? "" : "; the bulk sync had not completed");
         lastCommit = line;
         return line;
     }
