@@ -1,10 +1,10 @@
 package dev.tandem.lab;
 
+import dev.tandem.linux.ConntrackTableSize;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 
 /**
@@ -17,8 +17,8 @@ import java.util.Locale;
  * raises: a limit already large enough is left alone.
  */
 final class ConntrackLimits implements AutoCloseable {
-    static final Path MAX = Path.of("/proc/sys/net/netfilter/nf_conntrack_max");
-    static final Path BUCKETS = Path.of("/proc/sys/net/netfilter/nf_conntrack_buckets");
+    static final Path MAX = ConntrackTableSize.MAX;
+    static final Path BUCKETS = ConntrackTableSize.BUCKETS;
 
     private final PrintStream out;
     private long oldMax = -1;
@@ -32,12 +32,12 @@ final class ConntrackLimits implements AutoCloseable {
 
     /**
      * Makes room for {@code entries} entries in one namespace: nf_conntrack_max ≥ entries + margin and
-     * nf_conntrack_buckets ≥ 2 × entries (a power of two), if the current values are smaller and the
+     * nf_conntrack_buckets ≥ 4 × entries (a power of two), if the current values are smaller and the
      * files are writable. What it did (or could not do) is printed.
      */
     static ConntrackLimits raise(long entries, PrintStream out) {
         ConntrackLimits l = new ConntrackLimits(out);
-        long wantMax = entries + 4096;
+        long wantMax = ConntrackTableSize.maxFor(entries);
         long max = read(MAX);
         if (max >= 0 && max < wantMax) {
             l.hook();
@@ -51,10 +51,9 @@ final class ConntrackLimits implements AutoCloseable {
             }
         }
         long buckets = read(BUCKETS);
-        // two buckets per entry, as a power of two (the kernel's own sizing is one per allowed entry): each
-        // entry hashes twice (original and reply tuple) and a create looks up both and, with NAT, the
-        // translated one; 1,000,000 SNAT entries went in ~10 % faster with 2,097,152 buckets than 1,048,576
-        long wantBuckets = Long.highestOneBit(Math.max(2 * entries - 1, 1)) << 1;
+        // the size the takeover commit is measured with (ConntrackTableSize.BUCKETS_PER_SESSION per entry, a
+        // power of two; the kernel's own sizing is one per allowed entry, at most 262,144)
+        long wantBuckets = ConntrackTableSize.bucketsFor(entries);
         if (buckets >= 0 && buckets < wantBuckets) {
             l.hook();
             long t0 = System.nanoTime();
@@ -110,13 +109,7 @@ final class ConntrackLimits implements AutoCloseable {
     }
 
     static long read(Path p) {
-        try {
-            // not Files.readString: it trusts the size procfs reports (0) and returned "2" for "262144\n"
-            List<String> lines = Files.readAllLines(p);
-            return lines.isEmpty() ? -1 : Long.parseLong(lines.getFirst().trim());
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
+        return ConntrackTableSize.readLong(p);
     }
 
     private static boolean write(Path p, long v) {

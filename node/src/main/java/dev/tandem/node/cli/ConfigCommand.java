@@ -1,5 +1,6 @@
 package dev.tandem.node.cli;
 
+import dev.tandem.linux.ConntrackTableSize;
 import dev.tandem.node.config.ClusterConfig;
 import dev.tandem.node.config.ConfigError;
 import dev.tandem.node.config.ConfigLoader;
@@ -28,7 +29,8 @@ final class ConfigCommand implements Runnable {
         Path file;
 
         @Option(names = "--node", description = "also check this node against this host's interfaces "
-                + "(they exist, every VIP lies inside a subnet of its interface)")
+                + "(they exist, every VIP lies inside a subnet of its interface) and its conntrack table limits "
+                + "(a warning when they are below cluster.sessions.max_entries)")
         String node;
 
         @Override
@@ -52,6 +54,13 @@ final class ConfigCommand implements Runnable {
                     return 1;
                 }
                 System.out.println(file + ": node " + node + " matches this host's interfaces");
+                if (cfg.cluster().sessions().enabled()) {
+                    // a warning, not an error: the node runs, but a takeover would lose or slow sessions
+                    String table = ConntrackTableSize.read().shortfall(cfg.cluster().sessions().maxEntries());
+                    if (table != null) {
+                        System.out.println(file + ": WARNING: this host's conntrack table: " + table);
+                    }
+                }
             }
             System.out.println(file + ": valid (" + cfg.virtualGroups().size() + " virtual group(s), nodes "
                     + cfg.nodes().keySet() + ", profile " + cfg.cluster().profile() + ", advert interval "

@@ -8,6 +8,7 @@ import dev.tandem.core.ha.NodeSpec;
 import dev.tandem.core.ha.NodeStatus;
 import dev.tandem.core.net.Cidr;
 import dev.tandem.core.net.IpAddress;
+import dev.tandem.linux.ConntrackTableSize;
 import dev.tandem.linux.LinkEventReader;
 import dev.tandem.linux.NeighbourAnnouncer;
 import dev.tandem.linux.Rtnetlink;
@@ -177,6 +178,11 @@ public final class NodeDaemon implements AutoCloseable {
         String heap = HeapSizing.apply(config.cluster().sessions().enabled(), config.cluster().sessions().maxEntries());
         log.record(heap.contains("WARNING") ? "WARNING" : "INFO", nodeName + " " + heap);
         if (config.cluster().sessions().enabled()) {
+            // a kernel table smaller than the cache loses sessions at the takeover commit: say so now, not then
+            String table = ConntrackTableSize.read().shortfall(config.cluster().sessions().maxEntries());
+            if (table != null) {
+                log.record("WARNING", nodeName + " session sync: " + table);
+            }
             startSessionSync(spec);
         }
         control = new ControlServer(Path.of(config.cluster().runDir(), nodeName + ".sock"), this, log);
