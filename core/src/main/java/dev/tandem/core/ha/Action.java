@@ -14,10 +14,13 @@ public sealed interface Action {
     record AddAddress(String iface, Cidr address) implements Action {}
 
     /**
-     * Commit the synced sessions into the kernel now: always before the first AddAddress of a
-     * takeover, so no packet reaches this node for a flow it does not know yet.
+     * Commit the synced sessions into the kernel, then answer with {@link Input.SessionsCommitted} of
+     * this id. The takeover's addresses wait for that answer, so no packet reaches this node for a flow
+     * it does not know yet; its adverts and heartbeats do not (a table of a million sessions takes
+     * seconds to write, and peers must hear the new active meanwhile). A small commit may be done
+     * inline and answered at once: the addresses then go out first, as without session sync.
      */
-    record CommitSessions(String why) implements Action {}
+    record CommitSessions(String why, long commit) implements Action {}
 
     record RemoveAddress(String iface, Cidr address) implements Action {}
 

@@ -50,5 +50,11 @@ public sealed interface Input {
     /** Session sync on this node: complete = a bulk transfer finished and the stream follows. */
     record SessionSyncState(boolean complete, long entries) implements Input {}
 
+    /**
+     * The commit asked for by {@link Action.CommitSessions} with this id is done (whatever it wrote or
+     * failed to write: the report is the caller's): the takeover may now add the addresses.
+     */
+    record SessionsCommitted(long commit) implements Input {}
+
     enum CommandKind { SUSPEND, RESUME, DEMOTE }
 }

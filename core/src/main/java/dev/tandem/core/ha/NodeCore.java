@@ -83,6 +83,18 @@ public final class NodeCore {
     private boolean flapSuspended;
     /** Session sync as the node reports it; null: no session sync on this node. */
     private Input.SessionSyncState sessions;
+    /** The commit a takeover waits for before it adds the addresses (NO_COMMIT: none); ids never repeat. */
+    private long commitPending = NO_COMMIT;
+    private long lastCommitId;
+    private static final long NO_COMMIT = 0;
+    /**
+     * While a takeover's commit runs, the first adverts wait this long: a commit answered within it
+     * (a small table, written inline) keeps the order addresses, GARP, adverts; a longer one has the
+     * adverts and heartbeats go out meanwhile, so no peer takes the role for silence.
+     */
+    static final long COMMIT_ADVERT_GRACE_NANOS = 1_000_000L;
+    /** The addresses were added and not yet removed (a takeover still committing holds none). */
+    private boolean addressesHeld;
 
     /** When the caller was asked to step next (nextDeadline() after the last step); NEVER: no timer. */
     private long dueAfterLastStep = NEVER;
@@ -252,6 +264,7 @@ public final class NodeCore {
             case Input.CheckResult c -> healthEvents(health.onCheck(now, c.check(), c.ok(), c.detail()), false);
             case Input.PeerHealth h -> health.onPeerReport(h.peer(), h.pathGroups());
             case Input.SessionSyncState st -> sessions = st;
+            case Input.SessionsCommitted c -> onSessionsCommitted(c);
         }
         fireTimers();
         return finish();
@@ -603,8 +616,7 @@ public final class NodeCore {
             } else if (lastAssertAt == Long.MIN_VALUE || now - lastAssertAt >= advertIntervalNanos) {
                 lastAssertAt = now;
                 sendAdverts(electionPriority(), null);
-                announceRemaining = spec.timers().announceCount();
-                nextAnnounceAt = now;
+                announceAgain();
                 rateLimitedWarning(h.peer() + " is also ACTIVE (priority " + h.peerPriority() + ", " + h.path()
                         + " link): keeping the role and re-announcing");
             }
@@ -806,8 +818,7 @@ public final class NodeCore {
         if (lastAssertAt == Long.MIN_VALUE || now - lastAssertAt >= advertIntervalNanos) {
             lastAssertAt = now;
             sendAdverts(mine, inst);
-            announceRemaining = spec.timers().announceCount();
-            nextAnnounceAt = now;
+            announceAgain();
             rateLimitedWarning("another master " + from + " (priority " + adv.priority() + ") on "
                     + inst.spec.label() + ": keeping the role (priority " + mine + ") and re-announcing");
         }
@@ -815,8 +826,7 @@ public final class NodeCore {
 
     /** Sends the GARP/NA rounds again so that neighbours that followed another node come back. */
     private void reannounce(String why) {
-        announceRemaining = spec.timers().announceCount();
-        nextAnnounceAt = now;
+        announceAgain();
         rateLimitedWarning(why + ": re-announcing the virtual addresses");
     }
 
@@ -1038,13 +1048,40 @@ public final class NodeCore {
             cause += "; session bulk sync incomplete: taking over with the " + sessions.entries() + " sessions received";
         }
         transition(NodeState.ACTIVE, cause);
-        if (sessions != null) {
-            emit(new Action.CommitSessions(cause));
-        }
         for (VrrpInstance i : instances) {
             i.released = false;
             i.masterDownAt = NEVER;
         }
+        if (sessions != null) {
+            // the sessions first, the addresses once they are in (onSessionsCommitted); the adverts are due
+            // after a short grace whether or not the commit is done by then
+            commitPending = ++lastCommitId;
+            emit(new Action.CommitSessions(cause, commitPending));
+            nextAdvertAt = now + Math.min(COMMIT_ADVERT_GRACE_NANOS, advertIntervalNanos);
+            return;
+        }
+        takeAddresses();
+    }
+
+    private void onSessionsCommitted(Input.SessionsCommitted c) {
+        if (state != NodeState.ACTIVE || c.commit() != commitPending) {
+            return; // the takeover it was for is over (this node left ACTIVE meanwhile): nothing to add
+        }
+        commitPending = NO_COMMIT;
+        takeAddresses();
+    }
+
+    /** The GARP/NA rounds again, for addresses this node holds (a takeover still committing announces them when it adds them). */
+    private void announceAgain() {
+        if (addressesHeld) {
+            announceRemaining = spec.timers().announceCount();
+            nextAnnounceAt = now;
+        }
+    }
+
+    /** The addresses of a takeover, their announcements, and an advert at once (also after a long commit). */
+    private void takeAddresses() {
+        assert state == NodeState.ACTIVE && commitPending == NO_COMMIT && !addressesHeld;
         // What moves the traffic first: the addresses (IPv4 before IPv6: an IPv6 address takes the
         // kernel longer to add), then GARP/NA, then the adverts, which only tell the other routers.
         // In the lab the adverts of 4 instances delayed the first GARP by ~0.3 ms.
@@ -1057,6 +1094,7 @@ public final class NodeCore {
                 }
             }
         }
+        addressesHeld = true;
         announceRemaining = spec.timers().announceCount();
         nextAnnounceAt = now;
         announce();
@@ -1072,11 +1110,15 @@ public final class NodeCore {
                 emit(new Action.SendRelease(cause));
             }
         }
-        for (VrrpInstance i : instances) {
-            for (Cidr c : i.spec.addresses()) {
-                emit(new Action.RemoveAddress(i.spec.iface(), c));
+        if (addressesHeld) { // a takeover still committing has none to remove
+            for (VrrpInstance i : instances) {
+                for (Cidr c : i.spec.addresses()) {
+                    emit(new Action.RemoveAddress(i.spec.iface(), c));
+                }
             }
+            addressesHeld = false;
         }
+        commitPending = NO_COMMIT; // a commit still running is answered in vain
         nextAdvertAt = NEVER;
         nextAnnounceAt = NEVER;
         announceRemaining = 0;
@@ -1207,6 +1249,9 @@ public final class NodeCore {
         assert state != NodeState.ACTIVE || !(suspended || flapSuspended) : "ACTIVE while suspended";
         assert state != NodeState.ACTIVE || verdict == null || verdict.faults().isEmpty() : "ACTIVE with a failed monitor";
         assert state == NodeState.ACTIVE || nextAdvertAt == NEVER : state + " with an advert timer running";
+        assert state == NodeState.ACTIVE || (!addressesHeld && commitPending == NO_COMMIT) : state + " holding addresses";
+        assert !(addressesHeld && commitPending != NO_COMMIT) : "addresses added before the commit was done";
+        assert state != NodeState.ACTIVE || addressesHeld || commitPending != NO_COMMIT : "ACTIVE without addresses";
         assert state != NodeState.FAULT || !linksDown.isEmpty() || faultClearedAt != NEVER
                 || (verdict != null && !verdict.faults().isEmpty()) : "FAULT without a cause or hold down";
         assert state != NodeState.ACTIVE || nextAdvertAt > now : "advert timer in the past";

@@ -38,8 +38,15 @@ import java.util.SplittableRandom;
  *   <li>once the network has been whole and stable for 3 master-down intervals (plus the election
  *   delay and preemption hold of nodes restarted at the heal), exactly one node is master of each
  *   VG, allowing a transient of at most one advert interval plus network delay (a preemption
- *   hand-over).</li>
+ *   hand-over);</li>
+ *   <li>always: a node with session sync adds a takeover's addresses only after the commit it asked
+ *   for was answered, and a node that is not ACTIVE holds no virtual address.</li>
  * </ol>
+ *
+ * <p>Session sync (from a second random stream of the same seed, so the first one draws what it drew
+ * before session sync was simulated): a node has it or not; its takeover commit is answered at once
+ * (a small table, written inline), within an advert interval, or up to five master-down intervals
+ * later (a table of a million sessions), and waits with the node when it stalls.
  */
 public final class Simulation {
     private static final long MS = 1_000_000L;
@@ -105,6 +112,12 @@ public final class Simulation {
     private final long[] extDownSince;
     private final long[] preemptClockFrom;
 
+    // session sync: which nodes have it, the commit each last asked for, the addresses each holds
+    private final SplittableRandom commitRng;
+    private final boolean[] sessionsOn;
+    private final long[] commitAsked;
+    private final List<Set<String>> held = new ArrayList<>();
+
     private Simulation(long seed, boolean tracing) {
         this.seed = seed;
         this.tracing = tracing;
@@ -168,6 +181,13 @@ public final class Simulation {
         loss = 0;
         delayBase = 50_000 + rng.nextLong(0, 450_000);
         jitter = 0;
+        commitRng = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        sessionsOn = new boolean[nodeCount];
+        commitAsked = new long[nodeCount];
+        for (int n = 0; n < nodeCount; n++) {
+            sessionsOn[n] = commitRng.nextInt(3) > 0;
+            held.add(new HashSet<>());
+        }
     }
 
     public static Result run(long seed, boolean trace) {
@@ -192,6 +212,12 @@ public final class Simulation {
                 .append(" ms, election delay ").append(electionDelayMs).append(" ms, checksum ").append(checksum)
                 .append(dedicated ? ", control+backup links with " + heartbeatMs + " ms heartbeats" : ", no dedicated links")
                 .append(monitored ? ", monitors " + health : ", no monitors");
+        sb.append(", session sync on");
+        for (int n = 0; n < nodeCount; n++) {
+            if (sessionsOn[n]) {
+                sb.append(' ').append(name(n));
+            }
+        }
         return sb.toString();
     }
 
@@ -244,7 +270,10 @@ public final class Simulation {
 
     // ------------------------------------------------------------------ events
 
-    private sealed interface Kind permits Deliver, Wake, Disturb, DeliverInput {}
+    private sealed interface Kind permits Deliver, Wake, Disturb, DeliverInput, CommitDone {}
+
+    /** The daemon of node `node` finished the commit its core asked for (id `commit`). */
+    private record CommitDone(int node, int incarnation, long commit) implements Kind {}
 
     /** A channel message (heartbeat, release) for node `to`, sent over dedicated path `path` by `from`. */
     private record DeliverInput(int to, int from, int path, Input input) implements Kind {}
@@ -304,6 +333,7 @@ public final class Simulation {
                 case Deliver d -> deliver(d);
                 case DeliverInput d -> deliverInput(d);
                 case Wake w -> wake(w);
+                case CommitDone c -> commitDone(c);
                 case Disturb d -> {
                     if (d.text != null) {
                         log("** " + d.text);
@@ -521,7 +551,35 @@ public final class Simulation {
             down.add("ext0");
         }
         preemptClockFrom[n] = now;
+        commitAsked[n] = 0;
         execute(n, cores[n].start(now, down));
+        if (sessionsOn[n]) {
+            execute(n, cores[n].step(now, new Input.SessionSyncState(true, 1_000_000)));
+        }
+    }
+
+    private void commitDone(CommitDone c) {
+        if (paused(c.node)) {
+            at(pausedUntil[c.node], c); // the commit thread was held up with the node
+            return;
+        }
+        if (cores[c.node] == null || c.incarnation != incarnation[c.node]) {
+            return; // crashed meanwhile
+        }
+        if (c.commit == commitAsked[c.node]) {
+            commitAsked[c.node] = 0;
+        }
+        log(name(c.node) + " commit " + c.commit + " done");
+        execute(c.node, cores[c.node].step(now, new Input.SessionsCommitted(c.commit)));
+    }
+
+    /** How long a takeover's commit takes: at once, within an advert interval, or a large table's seconds. */
+    private long commitDelay() {
+        return switch (commitRng.nextInt(3)) {
+            case 0 -> 0;
+            case 1 -> commitRng.nextLong(0, advertMs * MS + 1);
+            default -> commitRng.nextLong(0, 5 * HaTimers.masterDownNanos(1, advertMs * MS) + 1);
+        };
     }
 
     private void stall(int[] nodes, long dur) {
@@ -615,7 +673,18 @@ public final class Simulation {
                     log(r.event().text());
                     checkPreemption(n, r.event());
                 }
-                default -> { } // addresses and announcements have no effect on the simulated network
+                case Action.CommitSessions cs -> {
+                    commitAsked[n] = cs.commit();
+                    at(now + commitDelay(), new CommitDone(n, incarnation[n], cs.commit()));
+                }
+                case Action.AddAddress x -> {
+                    if (commitAsked[n] != 0) {
+                        violation = name(n) + " added " + x.address() + " before commit " + commitAsked[n] + " was done";
+                    }
+                    held.get(n).add(x.iface() + " " + x.address());
+                }
+                case Action.RemoveAddress x -> held.get(n).remove(x.iface() + " " + x.address());
+                default -> { } // announcements have no effect on the simulated network
             }
         }
         if (c != null) {
@@ -777,6 +846,9 @@ public final class Simulation {
     private void checkAlways(int n) {
         NodeCore c = cores[n];
         if (c.state() != NodeState.ACTIVE) {
+            if (!held.get(n).isEmpty() && violation == null) {
+                violation = name(n) + " is " + c.state() + " and still holds " + held.get(n);
+            }
             return;
         }
         for (int s = 0; s < segmentCount; s++) {

@@ -189,6 +189,10 @@ public final class NodeDaemon implements AutoCloseable {
         control.start();
 
         running = true;
+        if (sessionSync != null) {
+            // ordinary priority: the kernel does the work (under ctnetlink's mutex), the loop must stay first
+            commitThread = Thread.ofPlatform().daemon(true).name("tandem-commit-" + nodeName).start(this::runCommits);
+        }
         startMonitors();
         // readers first: the election delay starts with core.start(), and an advert that arrives then
         // must be read (it waits in the queue until the loop runs, stepped at the start time)
@@ -723,17 +727,23 @@ public final class NodeDaemon implements AutoCloseable {
      * the same step: logging is I/O, and a takeover should not wait for it.
      */
     private void execute(List<Action> actions) {
-        for (Action a : actions) {
-            if (!(a instanceof Action.Record)) {
-                perform(a);
+        executeDepth++;
+        try {
+            for (Action a : actions) {
+                if (!(a instanceof Action.Record)) {
+                    perform(a);
+                }
             }
-        }
-        for (Action a : actions) {
-            if (a instanceof Action.Record) {
-                perform(a);
+            for (Action a : actions) {
+                if (a instanceof Action.Record) {
+                    perform(a);
+                }
             }
+        } finally {
+            executeDepth--;
         }
-        if (commitReport != null) {
+        // the outermost step writes the report of an inline commit, after the transition it belongs to
+        if (executeDepth == 0 && commitReport != null) {
             log.record("INFO", nodeName + " " + commitReport);
             commitReport = null;
         }
@@ -741,6 +751,84 @@ public final class NodeDaemon implements AutoCloseable {
 
     /** The commit's figures, written with the step's events (after the addresses and GARPs, not before). */
     private String commitReport;
+
+    /**
+     * Sessions the loop commits itself before it answers the core (a few ms at most: the addresses then
+     * follow in the same breath); a larger commit runs on the commit thread, and the loop goes on sending
+     * adverts and heartbeats until it is answered. 2,000 sessions take 1-5 ms here (docs/session-sync.md).
+     */
+    static final int INLINE_COMMIT_MAX = 2_000;
+    /** Commits asked for and not yet started by the commit thread (one per takeover; a few at most). */
+    private final BlockingQueue<Long> commitRequests = new ArrayBlockingQueue<>(8);
+    private Thread commitThread;
+    /** A commit on the commit thread has not been answered yet: later ones queue behind it, never inline. */
+    private final java.util.concurrent.atomic.AtomicInteger commitsQueued = new java.util.concurrent.atomic.AtomicInteger();
+    private int executeDepth;
+
+    private void commit(Action.CommitSessions c) {
+        if (sessionSync == null) {
+            answerCommitNow(c.commit());
+            return;
+        }
+        int n = sessionSync.sessionsToCommit();
+        if (n <= INLINE_COMMIT_MAX && commitsQueued.get() == 0) {
+            try {
+                commitReport = sessionSync.commit();
+            } catch (RuntimeException e) { // the addresses must not wait for an answer that never comes
+                commitReport = "session commit failed: " + e.getMessage();
+            }
+            answerCommitNow(c.commit());
+            return;
+        }
+        commitsQueued.incrementAndGet();
+        if (!commitRequests.offer(c.commit())) { // cannot happen with one takeover at a time; never block the loop
+            commitsQueued.decrementAndGet();
+            log.record("ERROR", nodeName + " too many session commits queued: commit " + c.commit() + " dropped, the "
+                    + "addresses wait for the next takeover");
+            return;
+        }
+        log.record("INFO", nodeName + " committing about " + n + " synced sessions on the commit thread before it adds the "
+                + "addresses; adverts and heartbeats go on meanwhile");
+    }
+
+    /** The loop's own commit is done: step the core with the answer now, so the addresses go out in this breath. */
+    private void answerCommitNow(long commit) {
+        long at = Math.max(lastStepAt, System.nanoTime());
+        lastStepAt = at;
+        execute(core.step(at, new Input.SessionsCommitted(commit)));
+    }
+
+    /** The commit thread: one commit at a time, answered through the loop's input queue. */
+    private void runCommits() {
+        while (running) {
+            Long id;
+            try {
+                id = commitRequests.poll(1, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (id == null) {
+                continue;
+            }
+            String report = "session commit failed";
+            try {
+                report = sessionSync.commit();
+            } catch (RuntimeException e) {
+                report = "session commit failed: " + e.getMessage();
+            } finally { // answered whatever happened: the addresses must not wait for an answer that never comes
+                commitsQueued.decrementAndGet();
+                // past the bounded input queue, like shutdown: a flood of packets must not drop the answer
+                long commit = id;
+                loopTasks.add(() -> {
+                    long at = Math.max(lastStepAt, System.nanoTime());
+                    lastStepAt = at;
+                    execute(core.step(at, new Input.SessionsCommitted(commit)));
+                });
+                offer(new Input.Tick()); // wake the loop
+                log.record(report.startsWith("session commit failed") ? "ERROR" : "INFO", nodeName + " " + report);
+            }
+        }
+    }
 
     private void perform(Action a) {
         try {
@@ -762,11 +850,7 @@ public final class NodeDaemon implements AutoCloseable {
                         channel.sendRelease(r.why());
                     }
                 }
-                case Action.CommitSessions c -> {
-                    if (sessionSync != null) {
-                        commitReport = sessionSync.commit();
-                    }
-                }
+                case Action.CommitSessions c -> commit(c);
                 case Action.SendHealth h -> {
                     if (channel != null) {
                         channel.sendHealth(h.pathGroups());

@@ -704,6 +704,26 @@ public final class SessionSync implements AutoCloseable {
      * HA loop before it adds the addresses. Returns a line for the event log.
      */
     public String commit() {
+        synchronized (commitLock) {
+            return commitOnce();
+        }
+    }
+
+    /** One commit at a time (the loop's inline ones, the commit thread's, the start's rehearsal): one socket. */
+    private final Object commitLock = new Object();
+
+    /**
+     * About how many sessions a commit now would write: the cache (cache mode) or the changes not yet
+     * written (direct mode). The daemon commits a small number on its loop, a larger one on its commit
+     * thread while the adverts go on.
+     */
+    public int sessionsToCommit() {
+        synchronized (receiverLock) {
+            return kernelWriter != null ? receiver.pendingKernelWrites() : receiver.size();
+        }
+    }
+
+    private String commitOnce() {
         if (kernelWriter != null) {
             return commitDirect();
         }
@@ -756,6 +776,12 @@ public final class SessionSync implements AutoCloseable {
      * one session, which the link-down failover paid on top of its takeover.
      */
     private void rehearseCommit() {
+        synchronized (commitLock) {
+            rehearseCommitOnce();
+        }
+    }
+
+    private void rehearseCommitOnce() {
         try {
             List<ConntrackEntry> fake = new ArrayList<>();
             for (int i = 0; i < 4; i++) {

@@ -101,6 +101,58 @@ class SessionSyncIT {
         }
     }
 
+    /**
+     * A takeover whose commit takes longer than the peers' silence windows (30,000 sessions, aggressive
+     * timers: master-down 30 ms): the new active's adverts and heartbeats go on while the commit runs on
+     * the commit thread, and its addresses come after it. Found in the lab before: fw2 committed on its
+     * loop, sent nothing meanwhile, and the demoted fw1 took the role back 30 ms later.
+     */
+    @Test
+    void aDemoteHoldsWhileTheNewActiveCommitsALargeTable() throws Exception {
+        FailoverScenario.reset(lab);
+        lab.writeConfig(LabConfig.of("aggressive"));
+        try (TandemPair pair = new TandemPair(lab)) {
+            startPair(pair, true);
+            int n = 30_000;
+            dev.tandem.linux.ConntrackSocket.BatchResult made = dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
+                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
+                    return ct.create(dev.tandem.lab.SyntheticSessions.range(0, n, 600));
+                }
+            });
+            assertThat(made.failures()).isEmpty();
+            dev.tandem.node.it.Netns.await("fw2 caches the 30,000 sessions", Duration.ofSeconds(30),
+                    () -> status("fw2").matches("(?s).*sessions cached: 300[0-9][0-9].*"), () -> status("fw2"));
+            LabFixture.awaitFw2ReadyToTakeOver(lab);
+            int mark1 = pair.log("fw1").length(); // the logs go on from the earlier tests: this one's part only
+            int mark2 = pair.log("fw2").length();
+            assertThat(LabFixture.request(lab, "fw1", "demote it")).startsWith("ok");
+            dev.tandem.node.it.Netns.await("fw2 holds the VIPs", Duration.ofSeconds(10), () -> Cmd.hasAddress(lab.ns("fw2"),
+                    "lan0", LabTopology.LAN_VIP) && Cmd.hasAddress(lab.ns("fw2"), "wan0", LabTopology.WAN_VIP),
+                    () -> "active: " + lab.active() + "\n" + pair.log("fw1") + "\n" + pair.log("fw2"));
+            Cmd.sleep(1000);
+            String fw1 = pair.log("fw1").substring(mark1);
+            String fw2 = pair.log("fw2").substring(mark2);
+            assertThat(lab.active()).as("fw2 stays active").isEqualTo("fw2");
+            assertThat(status("fw1")).contains("\"state\":\"PASSIVE\"");
+            assertThat(fw1.substring(fw1.indexOf("demoted by"))).as("fw1 never took the role back")
+                    .doesNotContain("PASSIVE -> ACTIVE");
+            assertThat(fw2).as("the commit ran beside the adverts").contains("synced sessions on the commit thread")
+                    .containsPattern("committed 300[0-9][0-9] synced sessions");
+            assertThat(fw2.substring(fw2.indexOf("PASSIVE -> ACTIVE"))).as("no role change after the takeover")
+                    .doesNotContain("ACTIVE -> PASSIVE");
+        } finally {
+            lab.writeConfig(LabConfig.of("default"));
+            for (String fw : new String[]{"fw1", "fw2"}) {
+                dev.tandem.linux.Netns.callIn(lab.ns(fw), () -> {
+                    try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
+                        ct.flush();
+                    }
+                    return null;
+                });
+            }
+        }
+    }
+
     @Test
     void withoutSessionSyncTheSameCrashBreaksTheConnections() throws Exception {
         FailoverScenario.reset(lab);
