@@ -48,6 +48,10 @@ final class BenchCommand implements Runnable {
                 + "(conntrackd with --sessions)")
         String vs;
 
+        @Option(names = "--table", defaultValue = "0", description = "with --sessions: M more idle synthetic sessions in the "
+                + "active's table, so the new active commits M + N before its addresses move (0..2000000)")
+        int table;
+
         @Option(names = "--ipv6", description = "probe over IPv6")
         boolean ipv6;
 
@@ -77,7 +81,11 @@ final class BenchCommand implements Runnable {
                     System.err.println("error: --runs must be 1..100");
                     return 2;
                 }
-                SessionFailoverBench.run(new SessionFailoverBench.Options(prefix, sessions, r, vs != null), System.out);
+                if (table < 0 || table > 2_000_000) {
+                    System.err.println("error: --table must be 0..2000000");
+                    return 2;
+                }
+                SessionFailoverBench.run(new SessionFailoverBench.Options(prefix, sessions, r, vs != null, table), System.out);
                 return 0;
             }
             if (runs == null) {
