@@ -811,22 +811,14 @@ public final class NodeDaemon implements AutoCloseable {
                 continue;
             }
             String report = "session commit failed";
-            // the addresses wait for this commit: SCHED_FIFO just below the failover path while it runs, so the
-            // JVM's GC workers and other ordinary threads do not share its CPU (seen: a ZGC old-generation cycle
-            // took 1.4 s of CPU during a commit of 990,000 sessions that then lasted 7 s for 2.2-3.3 s of its own)
-            int rt = config.cluster().realtimePriority();
-            String why = rt > 1 ? dev.tandem.linux.RealtimeScheduling.applyToCurrentThread(rt - 1) : null;
-            if (why != null) {
-                log.record("WARNING", nodeName + " the commit thread could not take SCHED_FIFO " + (rt - 1) + ": " + why);
-            }
+            // ordinary scheduling on purpose: at SCHED_FIFO (tried: one below the failover path) a commit of seconds,
+            // all of it in the kernel's sendto on a PREEMPT_NONE kernel, kept one of two CPUs from everything else,
+            // and in a lab test the demoted peer heard nothing from this node for 30 ms and took the role back
             try {
                 report = sessionSync.commit();
             } catch (RuntimeException e) {
                 report = "session commit failed: " + e.getMessage();
             } finally { // answered whatever happened: the addresses must not wait for an answer that never comes
-                if (rt > 1) {
-                    dev.tandem.linux.RealtimeScheduling.applyToCurrentThread(0);
-                }
                 commitsQueued.decrementAndGet();
                 // past the bounded input queue, like shutdown: a flood of packets must not drop the answer
                 long commit = id;
