@@ -11,9 +11,10 @@ import java.nio.file.Path;
  *                 self-checks (IP forwarding, ruleset table inet tandem_fw)
  * @param holdDownMs monitor fail hold down: time in FAULT before PASSIVE (3 s here, 1 min in production)
  * @param sessionMode cluster.sessions.mode: cache (the default) or direct
+ * @param advertMs timers.advert_interval_ms over the profile's (0: the profile's own)
  */
 public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, boolean accept, boolean links,
-                        boolean monitors, long holdDownMs, boolean sessions, String sessionMode) {
+                        boolean monitors, long holdDownMs, boolean sessions, String sessionMode, int advertMs) {
 
     public LabConfig {
         if (!profile.equals("default") && !profile.equals("aggressive")) {
@@ -22,46 +23,54 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
         if (!sessionMode.equals("cache") && !sessionMode.equals("direct")) {
             throw new LabException("session mode must be cache or direct, got '" + sessionMode + "'");
         }
+        if (advertMs != 0 && (advertMs < 10 || advertMs % 10 != 0)) {
+            throw new LabException("advert interval must be a multiple of 10 ms, got " + advertMs);
+        }
     }
 
     public static LabConfig of(String profile) {
-        return new LabConfig(profile, false, 1000, true, true, true, 3000, true, "cache");
+        return new LabConfig(profile, false, 1000, true, true, true, 3000, true, "cache", 0);
     }
 
     public LabConfig withPreempt(boolean on, long holdMs) {
-        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions, sessionMode);
+        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions, sessionMode, advertMs);
     }
 
     /** VRRP accept mode: false makes the active drop packets addressed to the VIPs. */
     public LabConfig withAccept(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions, sessionMode);
+        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions, sessionMode, advertMs);
     }
 
     /** Control link (10.10.3.0/30) and backup link over the data link (10.10.4.0/30): on by default. */
     public LabConfig withLinks(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions, sessionMode);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions, sessionMode, advertMs);
     }
 
     public LabConfig withMonitors(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions, sessionMode);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions, sessionMode, advertMs);
     }
 
     public LabConfig withHoldDownMs(long ms) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions, sessionMode);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions, sessionMode, advertMs);
     }
 
     /** Session sync over the data link (10.10.4.0/30): on by default. */
     public LabConfig withSessions(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on, sessionMode);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on, sessionMode, advertMs);
     }
 
     /** cluster.sessions.mode: cache or direct. */
     public LabConfig withSessionMode(String mode) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, mode);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, mode, advertMs);
+    }
+
+    /** The profile's advert interval, or the one given over it. */
+    public LabConfig withAdvertMs(int ms) {
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, sessionMode, ms);
     }
 
     public int advertIntervalMs() {
-        return profile.equals("aggressive") ? 10 : 300;
+        return advertMs != 0 ? advertMs : profile.equals("aggressive") ? 10 : 300;
     }
 
     /** The path group's probe interval: 3 lost probes find a dead path. */
@@ -92,7 +101,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   profile: %s
                   preempt: %s
                   accept: %s
-                  timers: {preemption_hold_ms: %d, monitor_fail_hold_down_ms: %d}
+                  timers: {%spreemption_hold_ms: %d, monitor_fail_hold_down_ms: %d}
                   run_dir: %s
                   security: {mode: tls, pki_dir: %s/pki}
                   sessions: {enabled: %s, mode: %s}
@@ -109,7 +118,8 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                 %snodes:
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
-                """.formatted(profile, preempt, accept, preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, sessionMode, links, runDir,
+                """.formatted(profile, preempt, accept, advertMs == 0 ? "" : "advert_interval_ms: " + advertMs + ", ",
+                        preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, sessionMode, links, runDir,
                 runDir, monitorsYaml,
                 links ? ", control: 10.10.3.1, backup: 10.10.4.1, data: 10.10.4.1" : "", (monitors ? ", path_sources: {server: 10.10.2.1}" : "")
                         + management(apiPort1, hostNetns),
