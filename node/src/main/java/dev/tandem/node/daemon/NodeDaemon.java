@@ -781,17 +781,18 @@ public final class NodeDaemon implements AutoCloseable {
             return;
         }
         commitsQueued.incrementAndGet();
-        if (!commitRequests.offer(c.commit())) { // cannot happen with one takeover at a time; never block the loop
+        if (!commitRequests.offer(c.commit())) { // 8 takeovers behind one commit: never block the loop, never strand it
             commitsQueued.decrementAndGet();
-            log.record("ERROR", nodeName + " too many session commits queued: commit " + c.commit() + " dropped, the "
-                    + "addresses wait for the next takeover");
+            log.record("ERROR", nodeName + " too many session commits queued: commit " + c.commit() + " skipped, the "
+                    + "addresses are taken without it");
+            answerCommitNow(c.commit());
             return;
         }
         log.record("INFO", nodeName + " committing about " + n + " synced sessions on the commit thread before it adds the "
                 + "addresses; adverts and heartbeats go on meanwhile");
     }
 
-    /** The loop's own commit is done: step the core with the answer now, so the addresses go out in this breath. */
+    /** A commit is done: step the core with the answer now (on the loop), so the addresses go out in this breath. */
     private void answerCommitNow(long commit) {
         long at = Math.max(lastStepAt, System.nanoTime());
         lastStepAt = at;
@@ -812,8 +813,8 @@ public final class NodeDaemon implements AutoCloseable {
             }
             String report = "session commit failed";
             // ordinary scheduling on purpose: at SCHED_FIFO (tried: one below the failover path) a commit of seconds,
-            // all of it in the kernel's sendto on a PREEMPT_NONE kernel, kept one of two CPUs from everything else,
-            // and in a lab test the demoted peer heard nothing from this node for 30 ms and took the role back
+            // all of it inside the kernel's sendto on a PREEMPT_NONE kernel, holds a CPU away from every ordinary
+            // thread (ksoftirqd, kworkers, a peer's daemon on the same host) for its whole length
             try {
                 report = sessionSync.commit();
             } catch (RuntimeException e) {
@@ -822,11 +823,7 @@ public final class NodeDaemon implements AutoCloseable {
                 commitsQueued.decrementAndGet();
                 // past the bounded input queue, like shutdown: a flood of packets must not drop the answer
                 long commit = id;
-                loopTasks.add(() -> {
-                    long at = Math.max(lastStepAt, System.nanoTime());
-                    lastStepAt = at;
-                    execute(core.step(at, new Input.SessionsCommitted(commit)));
-                });
+                loopTasks.add(() -> answerCommitNow(commit));
                 offer(new Input.Tick()); // wake the loop
                 log.record(report.startsWith("session commit failed") ? "ERROR" : "INFO", nodeName + " " + report);
             }
