@@ -25,12 +25,20 @@ class PeerLinksTest {
                 new PeerLinks(List.of(peer), List.of("control", "backup"), 2, 3, -1));
     }
 
-    /** fw1 and fw2, zero delay; segments and dedicated paths can be cut; a node can die. */
+    /**
+     * fw1 and fw2, zero delay; segments and dedicated paths can be cut; a node can die. fw2's session
+     * commits (TakeoverCommitTest) are recorded and answered by the test, or at once if it says so.
+     */
     static final class Net {
         final NodeCore a = new NodeCore(spec("fw1", "fw2", 250, 1));
         final NodeCore b = new NodeCore(spec("fw2", "fw1", 200, 2));
         final Set<String> cut = new HashSet<>();
         final List<HaEvent> eventsB = new ArrayList<>();
+        final List<Action> actionsB = new ArrayList<>();
+        final List<Long> commitsAskedByB = new ArrayList<>();
+        boolean answerCommitsAtOnce;
+        /** Fail at once if a step leaves both ACTIVE. */
+        boolean forbidTwoActives;
         boolean aDead;
         long now;
 
@@ -40,9 +48,18 @@ class PeerLinksTest {
             if ((from == a && aDead) || (to == a && aDead)) {
                 return;
             }
+            if (from == b) {
+                actionsB.addAll(actions);
+            }
             for (Action x : actions) {
                 if (x instanceof Action.Record r && from == b) {
                     eventsB.add(r.event());
+                }
+                if (x instanceof Action.CommitSessions c && from == b) {
+                    commitsAskedByB.add(c.commit());
+                    if (answerCommitsAtOnce) { // a small table, written inline by the daemon
+                        run(b, b.step(now, new Input.SessionsCommitted(c.commit())));
+                    }
                 }
                 if (to.state() == null) {
                     continue;
@@ -79,6 +96,9 @@ class PeerLinksTest {
                     run(a, a.step(now, new Input.Tick()));
                 } else {
                     run(b, b.step(now, new Input.Tick()));
+                }
+                if (forbidTwoActives && a.state() == NodeState.ACTIVE && b.state() == NodeState.ACTIVE) {
+                    throw new AssertionError("two actives at " + now / MS + " ms");
                 }
             }
             throw new AssertionError("timer storm");
