@@ -690,16 +690,9 @@ public final class NodeDaemon implements AutoCloseable {
                 }
                 long stepStart = System.nanoTime();
                 execute(out);
-                long took = System.nanoTime() - stepStart;
-                if (took > SLOW_STEP_NANOS && System.nanoTime() - lastSlowReport > 1_000_000_000L) {
-                    lastSlowReport = System.nanoTime();
-                    // the loop is the failover path: anything slow it does delays adverts and heartbeats
-                    log.record("WARNING", nodeName + " event loop spent " + (took / 100_000) / 10.0 + " ms on "
-                            + (in == null ? "a timer" : in.input().getClass().getSimpleName()) + " -> "
-                            + out.stream().map(a -> a.getClass().getSimpleName()).distinct().toList());
-                }
                 dev.tandem.core.ha.NodeState after = core.state();
-                if (after != publishedState) {
+                boolean changed = after != publishedState;
+                if (changed) { // each of these only hands off (no lock, no thread started, no I/O)
                     metrics.transition(after);
                     if (after == dev.tandem.core.ha.NodeState.ACTIVE) {
                         metrics.takeover(System.nanoTime() - at);
@@ -714,6 +707,15 @@ public final class NodeDaemon implements AutoCloseable {
                 alertOnTransition();
                 publishedState = core.state();
                 publishedPriority = core.effectivePriority();
+                long took = System.nanoTime() - stepStart;
+                if (took > SLOW_STEP_NANOS && System.nanoTime() - lastSlowReport > 1_000_000_000L) {
+                    lastSlowReport = System.nanoTime();
+                    // the loop is the failover path: anything slow it does delays adverts and heartbeats
+                    log.record("WARNING", nodeName + " event loop spent " + (took / 100_000) / 10.0 + " ms on "
+                            + (in == null ? "a timer" : in.input().getClass().getSimpleName()) + " -> "
+                            + out.stream().map(a -> a.getClass().getSimpleName()).distinct().toList()
+                            + (changed ? " and the transition to " + after : ""));
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

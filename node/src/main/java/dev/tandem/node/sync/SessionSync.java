@@ -192,6 +192,7 @@ public final class SessionSync implements AutoCloseable {
                     r.run();
                 }
                 long now = System.nanoTime();
+                startSenderWhenDue(now);
                 if (sender != null) {
                     handle(sender.tick(now));
                 }
@@ -222,6 +223,7 @@ public final class SessionSync implements AutoCloseable {
         }
         active = nowActive;
         if (!nowActive) {
+            senderDue = false;
             submit(this::stopSending);
             if (kernelWriter != null) {
                 // while active this node forwarded the synced flows: its kernel entries have live TCP
@@ -234,21 +236,33 @@ public final class SessionSync implements AutoCloseable {
             return;
         }
         // not during the takeover itself: the dump, the TLS handshakes and the first bulk to the new
-        // passive are not urgent, and on a small host they would compete with the forwarding for CPU
-        Thread.ofVirtual().start(() -> {
-            sleep(SENDER_START_DELAY_MS);
-            // nor during the takeover's commit (on the daemon's commit thread by then, holding the lock): an event
-            // subscription open meanwhile has the kernel build a NEW event for every committed session, and this
-            // node read and queue them all; seen: 1,000,000 sessions committed in 12.2 s instead of ~3 s
-            synchronized (commitLock) {
-                // nothing: only waits for a commit in progress to end
-            }
-            submit(() -> {
-                if (active && sender == null) {
-                    becomeSender();
-                }
-            });
-        });
+        // passive are not urgent, and on a small host they would compete with the forwarding for CPU. The sync
+        // loop starts the sender (startSenderWhenDue): this is called on the HA loop, which must not start a
+        // thread here (a first virtual thread held it 9-11 ms at a takeover in the lab)
+        senderDueAt = System.nanoTime() + SENDER_START_DELAY_MS * 1_000_000L;
+        senderDue = true;
+    }
+
+    /** The sender is to start at senderDueAt (set by role(true) on the HA loop, read by the sync loop). */
+    private volatile boolean senderDue;
+    private volatile long senderDueAt;
+    /** A commit is writing into the kernel (held by commit() for its whole length). */
+    private volatile boolean committing;
+
+    /**
+     * On the sync loop: starts the sender once it is due and no commit is running. Not during the takeover's
+     * commit (on the daemon's commit thread by then): an event subscription open meanwhile has the kernel build
+     * a NEW event for every committed session, and this node read and queue them all; seen: 1,000,000 sessions
+     * committed in 12.2 s instead of ~3 s.
+     */
+    private void startSenderWhenDue(long now) {
+        if (!senderDue || now - senderDueAt < 0 || committing) {
+            return;
+        }
+        senderDue = false;
+        if (active && sender == null) {
+            becomeSender();
+        }
     }
 
     private void becomeSender() {
@@ -711,7 +725,12 @@ public final class SessionSync implements AutoCloseable {
      */
     public String commit() {
         synchronized (commitLock) {
-            return commitOnce();
+            committing = true;
+            try {
+                return commitOnce();
+            } finally {
+                committing = false;
+            }
         }
     }
 

@@ -131,7 +131,8 @@ class SessionSyncIT {
             assertThat(LabFixture.request(lab, "fw1", "demote it")).startsWith("ok");
             dev.tandem.node.it.Netns.await("fw2 holds the VIPs", Duration.ofSeconds(10), () -> Cmd.hasAddress(lab.ns("fw2"),
                     "lan0", LabTopology.LAN_VIP) && Cmd.hasAddress(lab.ns("fw2"), "wan0", LabTopology.WAN_VIP),
-                    () -> "active: " + lab.active() + "\n" + pair.log("fw1") + "\n" + pair.log("fw2"));
+                    () -> "active: " + lab.active() + "\nfw1 since the demote:\n" + pair.log("fw1").substring(mark1)
+                            + "\nfw2 since the demote:\n" + pair.log("fw2").substring(mark2));
             Cmd.sleep(1000);
             String fw1 = pair.log("fw1").substring(mark1);
             String fw2 = pair.log("fw2").substring(mark2);
