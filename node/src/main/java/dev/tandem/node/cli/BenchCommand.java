@@ -7,6 +7,7 @@ import dev.tandem.lab.Fault;
 import dev.tandem.lab.LabTopology;
 import dev.tandem.lab.SessionFailoverBench;
 import dev.tandem.lab.SyncBench;
+import dev.tandem.lab.SyntheticSessions;
 import dev.tandem.linux.ConntrackEntry;
 import dev.tandem.linux.ConntrackSocket;
 import dev.tandem.node.sync.SessionCodec;
@@ -126,8 +127,20 @@ final class BenchCommand implements Runnable {
                 + "session-sync values (decoded on the fly); entries: ConntrackSocket.create of ready-made entries")
         String path;
 
+        @Option(names = "--nat", defaultValue = "port-translated", description = "the sessions' NAT: port-translated "
+                + "(source NAT to one address, every port translated: the kernel's worst case), port-kept (source NAT "
+                + "keeping the client ports, as masquerading does while a port is free), none (routed)")
+        String nat;
+
         @Override
         public Integer call() {
+            SyntheticSessions.Nat kind;
+            try {
+                kind = SyntheticSessions.Nat.of(nat);
+            } catch (IllegalArgumentException e) {
+                System.err.println("error: --nat: " + e.getMessage());
+                return 2;
+            }
             if (entries < 1 || entries > 10_000_000 || runs < 1 || runs > 100 || cliEntries < 0 || cliEntries > 10_000) {
                 System.err.println("error: --entries 1..10000000, --runs 1..100, --cli-entries 0..10000");
                 return 2;
@@ -141,7 +154,7 @@ final class BenchCommand implements Runnable {
                 System.err.println("error: --path is daemon or entries, not " + path);
                 return 2;
             }
-            CommitBench.run(new CommitBench.Options(prefix, entries, runs, cliEntries, p), System.out);
+            CommitBench.run(new CommitBench.Options(prefix, entries, runs, cliEntries, p, kind), System.out);
             return 0;
         }
     }

@@ -82,4 +82,44 @@ class SessionCommitIT {
             return null;
         });
     }
+
+    /**
+     * Each synthetic table `bench commit --nat` offers goes in as the active had it: source NAT with the
+     * client's port kept (the kernel's NAT set-up takes the port as it is) and routed sessions (no NAT
+     * bits) as well as the port-translated default.
+     */
+    @Test
+    void everyKindOfSyntheticTableCommitsAsItWas() throws Exception {
+        int n = 3_000;
+        for (SyntheticSessions.Nat nat : SyntheticSessions.Nat.values()) {
+            List<ConntrackEntry> sessions = SyntheticSessions.range(nat, 0, n, 600);
+            List<byte[]> values = new ArrayList<>();
+            for (ConntrackEntry e : sessions) {
+                values.add(SessionCodec.value(e));
+            }
+            Netns.callIn(ns, () -> {
+                try (ConntrackSocket ct = ConntrackSocket.open()) {
+                    ct.flush();
+                    SessionCommit.Result r = SessionCommit.commit(ct, values);
+                    assertThat(r.committed()).as(nat.label).isEqualTo(n);
+                    assertThat(r.failed()).as(nat.label).isZero();
+                    java.util.Map<String, ConntrackEntry> kernel = new java.util.HashMap<>();
+                    for (ConntrackEntry k : ct.dump()) {
+                        kernel.put(k.original().toString(), k);
+                    }
+                    assertThat(kernel).as(nat.label).hasSize(n);
+                    for (ConntrackEntry w : sessions) {
+                        ConntrackEntry k = kernel.get(w.original().toString());
+                        assertThat(k).as("%s: %s", nat.label, w.original()).isNotNull();
+                        assertThat(k.reply()).as("%s: reply of %s", nat.label, w.original()).isEqualTo(w.reply());
+                        assertThat(k.status() & ConntrackEntry.IPS_SRC_NAT).as(nat.label)
+                                .isEqualTo(nat == SyntheticSessions.Nat.NONE ? 0 : ConntrackEntry.IPS_SRC_NAT);
+                        assertThat(k.tcp().state()).isEqualTo(w.tcp().state());
+                    }
+                    ct.flush();
+                }
+                return null;
+            });
+        }
+    }
 }
