@@ -21,9 +21,10 @@ import java.util.function.LongSupplier;
  * as the new active logged it, and the connections that survived it.
  */
 public final class SessionFailoverBench {
-    public record Options(String prefix, int sessions, int runs, boolean vsConntrackd, int table) {
+    /** sessionMode: Tandem's cluster.sessions.mode, cache (commit at the takeover) or direct (written as they come). */
+    public record Options(String prefix, int sessions, int runs, boolean vsConntrackd, int table, String sessionMode) {
         public Options(String prefix, int sessions, int runs, boolean vsConntrackd) {
-            this(prefix, sessions, runs, vsConntrackd, 0);
+            this(prefix, sessions, runs, vsConntrackd, 0, "cache");
         }
     }
 
@@ -34,7 +35,7 @@ public final class SessionFailoverBench {
 
     public static List<Result> run(Options o, PrintStream out) {
         LabTopology lab = new LabTopology(o.prefix());
-        LabConfig cfg = LabConfig.of("default").withMonitors(false);
+        LabConfig cfg = LabConfig.of("default").withMonitors(false).withSessionMode(o.sessionMode());
         boolean created = !lab.exists();
         lab.up(cfg);
         List<Result> results = new ArrayList<>();
@@ -42,8 +43,9 @@ public final class SessionFailoverBench {
         ConntrackLimits limits = o.table() > 0 ? ConntrackLimits.raise(2L * (o.table() + o.sessions()) + 10_000, out) : null;
         try {
             out.printf(Locale.ROOT, "session failover bench: %d TCP connections client -> server through SNAT%s, crash of the "
-                    + "active, %d run(s)%s%n", o.sessions(), o.table() > 0 ? String.format(Locale.ROOT, " beside %,d idle synthetic "
-                    + "sessions", o.table()) : "", o.runs(), o.vsConntrackd() ? ", against keepalived + conntrackd" : "");
+                    + "active, %d run(s), Tandem's session mode %s%s%n", o.sessions(), o.table() > 0 ? String.format(Locale.ROOT,
+                    " beside %,d idle synthetic sessions", o.table()) : "", o.runs(), o.sessionMode(),
+                    o.vsConntrackd() ? ", against keepalived + conntrackd" : "");
             if (o.vsConntrackd() && (!ConntrackdPair.installed() || !KeepalivedPair.installed())) {
                 throw new LabException("--vs conntrackd needs keepalived and conntrackd installed");
             }
@@ -189,7 +191,8 @@ public final class SessionFailoverBench {
 
     static String json(Options o, List<Result> rs) {
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT,
-                "{\"bench\":\"failover-sessions\",\"sessions\":%d,\"runs\":%d,\"results\":[", o.sessions(), o.runs()));
+                "{\"bench\":\"failover-sessions\",\"sessions\":%d,\"table\":%d,\"mode\":\"%s\",\"runs\":%d,\"results\":[",
+                o.sessions(), o.table(), o.sessionMode(), o.runs()));
         for (int i = 0; i < rs.size(); i++) {
             Result r = rs.get(i);
             b.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT,

@@ -14,7 +14,9 @@ import java.util.Map;
  *
  * <p>In direct mode ({@link #direct(int)}) it also records what the node must write into its own
  * kernel so that the kernel holds what the cache holds: every applied change as a {@link KernelWrite},
- * taken by the owner with {@link #takeKernelWrites()} after every message. Only sessions that came
+ * taken by the owner with {@link #takeKernelWrites()} after every message. A bulk's sessions are
+ * written as its batches come, not all at its end (a million at the end took the lab 10.5 s, which a
+ * takeover meanwhile waited for); its end deletes what it no longer has. Only sessions that came
  * through the sync are ever written or deleted: a delete is recorded only for a key the cache held
  * (a destroy from the active, or a session absent from a completed bulk), never for anything else in
  * the kernel. Expiry records nothing: the kernel entry has the same timeout and ends by itself.
@@ -86,6 +88,7 @@ public final class SyncReceiver {
         complete = false;
         epoch = -1;
         lastSeq = 0;
+        foldAbortedBulk();
         staging = null;
     }
 
@@ -117,18 +120,34 @@ public final class SyncReceiver {
     public List<SyncMessage> received(long now, SyncMessage m) {
         List<SyncMessage> replies = new ArrayList<>(1);
         switch (m) {
-            case SyncMessage.BulkBegin b -> staging = new HashMap<>();
+            case SyncMessage.BulkBegin b -> {
+                foldAbortedBulk();
+                staging = new HashMap<>();
+            }
             case SyncMessage.Batch b when b.bulk() -> {
                 if (staging != null) {
                     for (SessionChange c : b.changes()) {
-                        apply(staging, now, c, false);
+                        if (!direct) {
+                            apply(staging, now, c, false);
+                            continue;
+                        }
+                        SessionKey k = new SessionKey(c.key());
+                        Cached written = staging.get(k); // written by this bulk already
+                        if (apply(staging, now, c, false)) {
+                            if (!c.isDelete()) {
+                                boolean ours = (!kernelUnknown && cache.containsKey(k)) || written != null;
+                                record(k, ours ? KernelWrite.Kind.UPDATE : KernelWrite.Kind.CREATE, c.value());
+                            } else if (written != null && !cache.containsKey(k)) {
+                                record(k, KernelWrite.Kind.DELETE, written.value()); // (the cache's: at the end)
+                            }
+                        }
                     }
                 }
             }
             case SyncMessage.BulkEnd e -> {
                 if (staging != null) {
                     if (direct) {
-                        recordBulk(cache, staging);
+                        recordBulkEnd(cache, staging);
                     }
                     cache = staging;
                     staging = null;
@@ -166,7 +185,8 @@ public final class SyncReceiver {
         return replies;
     }
 
-    private void apply(Map<SessionKey, Cached> m, long now, SessionChange c, boolean record) {
+    /** Applies one change to m; false: dropped (m is full). */
+    private boolean apply(Map<SessionKey, Cached> m, long now, SessionChange c, boolean record) {
         SessionKey k = new SessionKey(c.key());
         if (c.isDelete()) {
             Cached old = m.remove(k);
@@ -174,32 +194,49 @@ public final class SyncReceiver {
                 record(k, KernelWrite.Kind.DELETE, old.value());
             }
             applied++;
-            return;
+            return true;
         }
         Cached old = m.get(k);
         if (m.size() >= maxEntries && old == null) {
             dropped++; // bounded: a table larger than the cache loses its newest sessions, counted
-            return;
+            return false;
         }
         m.put(k, new Cached(c.value(), now + c.timeoutSeconds() * NS));
         if (record) {
             record(k, old == null || kernelUnknown ? KernelWrite.Kind.CREATE : KernelWrite.Kind.UPDATE, c.value());
         }
         applied++;
+        return true;
     }
 
-    /** A completed bulk replaces old: delete what it no longer has, write everything it has. */
-    private void recordBulk(Map<SessionKey, Cached> old, Map<SessionKey, Cached> bulk) {
+    /** A completed bulk replaces old; its sessions were written as they came: delete what it no longer has. */
+    private void recordBulkEnd(Map<SessionKey, Cached> old, Map<SessionKey, Cached> bulk) {
         for (Map.Entry<SessionKey, Cached> e : old.entrySet()) {
             if (!bulk.containsKey(e.getKey())) {
                 record(e.getKey(), KernelWrite.Kind.DELETE, e.getValue().value());
             }
         }
-        for (Map.Entry<SessionKey, Cached> e : bulk.entrySet()) {
-            boolean ours = !kernelUnknown && old.containsKey(e.getKey());
-            record(e.getKey(), ours ? KernelWrite.Kind.UPDATE : KernelWrite.Kind.CREATE, e.getValue().value());
-        }
         kernelUnknown = false;
+    }
+
+    /**
+     * Direct mode: a bulk that stopped half-way (a new one begins, or this node was active) wrote its
+     * sessions into the kernel already. They join the cache, which is what the kernel holds from us,
+     * so that the next completed bulk deletes those it no longer has (bounded by the cache's size:
+     * one that does not fit is left to its own timeout in the kernel, counted as dropped).
+     */
+    private void foldAbortedBulk() {
+        if (!direct || staging == null) {
+            return;
+        }
+        for (Map.Entry<SessionKey, Cached> e : staging.entrySet()) {
+            if (cache.size() >= maxEntries && !cache.containsKey(e.getKey())) {
+                dropped++;
+                continue;
+            }
+            cache.put(e.getKey(), e.getValue());
+        }
+        staging = null;
     }
 
     /** Keeps the latest write per session; an UPDATE after a CREATE not yet done stays a CREATE. */

@@ -58,14 +58,30 @@ class SyncReceiverDirectTest {
     }
 
     @Test
-    void theFirstBulkCreatesEverySessionAndNothingWaitsBeforeIt() {
+    void theFirstBulkCreatesEverySessionAsItsBatchesCome() {
         SyncReceiver r = SyncReceiver.direct(100);
         r.received(0, new SyncMessage.BulkBegin(EPOCH));
         r.received(0, new SyncMessage.Batch(EPOCH, 0, true, List.of(up("a", "a=1"), up("b", "b=1"))));
-        assertThat(r.takeKernelWrites()).as("nothing is written before the bulk completes").isEmpty();
-        r.received(0, new SyncMessage.BulkEnd(EPOCH, 0, 2));
-        assertThat(writes(r)).isEqualTo(Map.of("a", "CREATE:a=1", "b", "CREATE:b=1"));
-        assertThat(r.takeKernelWrites()).as("taken once").isEmpty();
+        assertThat(writes(r)).as("written with its batch, not all at the bulk's end")
+                .isEqualTo(Map.of("a", "CREATE:a=1", "b", "CREATE:b=1"));
+        r.received(0, new SyncMessage.Batch(EPOCH, 0, true, List.of(up("c", "c=1"))));
+        assertThat(writes(r)).isEqualTo(Map.of("c", "CREATE:c=1"));
+        r.received(0, new SyncMessage.BulkEnd(EPOCH, 0, 3));
+        assertThat(r.takeKernelWrites()).as("nothing left to write at the end of the first bulk").isEmpty();
+        assertThat(r.snapshot()).hasSize(3);
+    }
+
+    @Test
+    void aSessionTheBulkWroteAndThenDeletedIsDeletedFromTheKernel() {
+        SyncReceiver r = SyncReceiver.direct(100);
+        r.received(0, new SyncMessage.BulkBegin(EPOCH));
+        r.received(0, new SyncMessage.Batch(EPOCH, 0, true, List.of(up("a", "a=1"))));
+        r.takeKernelWrites();
+        r.received(0, new SyncMessage.Batch(EPOCH, 0, true, List.of(up("a", "a=2"), del("a"))));
+        assertThat(writes(r)).isEqualTo(Map.of("a", "DELETE:a=2"));
+        r.received(0, new SyncMessage.BulkEnd(EPOCH, 0, 0));
+        assertThat(r.takeKernelWrites()).isEmpty();
+        assertThat(r.snapshot()).isEmpty();
     }
 
     @Test
@@ -109,18 +125,21 @@ class SyncReceiverDirectTest {
     }
 
     @Test
-    void anAbortedBulkWritesNothingAndTheOldCacheStays() {
+    void whatAnAbortedBulkWroteIsDeletedByTheNextBulkThatNoLongerHasIt() {
         SyncReceiver r = SyncReceiver.direct(100);
         bulk(r, EPOCH, 0, up("a", "a=1"));
         r.takeKernelWrites();
         r.received(0, new SyncMessage.BulkBegin(EPOCH + 1));
-        r.received(0, new SyncMessage.Batch(EPOCH + 1, 0, true, List.of(up("x", "x=1"))));
+        r.received(0, new SyncMessage.Batch(EPOCH + 1, 0, true, List.of(up("x", "x=1"), up("y", "y=1"))));
+        assertThat(writes(r)).isEqualTo(Map.of("x", "CREATE:x=1", "y", "CREATE:y=1"));
         // the connection breaks; the next bulk starts over
         r.received(0, new SyncMessage.BulkBegin(EPOCH + 2));
-        r.received(0, new SyncMessage.Batch(EPOCH + 2, 0, true, List.of(up("a", "a=2"))));
-        assertThat(r.takeKernelWrites()).isEmpty();
-        r.received(0, new SyncMessage.BulkEnd(EPOCH + 2, 0, 1));
-        assertThat(writes(r)).isEqualTo(Map.of("a", "UPDATE:a=2"));
+        r.received(0, new SyncMessage.Batch(EPOCH + 2, 0, true, List.of(up("a", "a=2"), up("y", "y=2"))));
+        assertThat(writes(r)).as("a and y were written by us: updates")
+                .isEqualTo(Map.of("a", "UPDATE:a=2", "y", "UPDATE:y=2"));
+        r.received(0, new SyncMessage.BulkEnd(EPOCH + 2, 0, 2));
+        assertThat(writes(r)).isEqualTo(Map.of("x", "DELETE:x=1"));
+        assertThat(r.snapshot()).hasSize(2);
     }
 
     @Test

@@ -53,6 +53,11 @@ final class BenchCommand implements Runnable {
                 + "active's table, so the new active commits M + N before its addresses move (0..2000000)")
         int table;
 
+        @Option(names = "--mode", defaultValue = "cache", description = "with --sessions: Tandem's session mode, cache (the "
+                + "new active commits its cache before the addresses move) or direct (the passive writes the sessions into "
+                + "its kernel as they come)")
+        String mode;
+
         @Option(names = "--ipv6", description = "probe over IPv6")
         boolean ipv6;
 
@@ -86,7 +91,12 @@ final class BenchCommand implements Runnable {
                     System.err.println("error: --table must be 0..2000000");
                     return 2;
                 }
-                SessionFailoverBench.run(new SessionFailoverBench.Options(prefix, sessions, r, vs != null, table), System.out);
+                if (!mode.equals("cache") && !mode.equals("direct")) {
+                    System.err.println("error: --mode must be cache or direct");
+                    return 2;
+                }
+                SessionFailoverBench.run(new SessionFailoverBench.Options(prefix, sessions, r, vs != null, table, mode),
+                        System.out);
                 return 0;
             }
             if (runs == null) {

@@ -90,6 +90,8 @@ public final class SessionSync implements AutoCloseable {
     private final List<ServerSocket> servers = new ArrayList<>();
     private final AtomicLong overruns = new AtomicLong();
     private final AtomicLong queueDrops = new AtomicLong();
+    /** A change was dropped at the full queue since the sync loop last looked (set by the event reader). */
+    private volatile boolean changesLost;
     private final AtomicLong events = new AtomicLong();
     private final AtomicLong badFrames = new AtomicLong();
     // conntrack changes on their way from the event reader to the sync loop: one lock-free queue, drained
@@ -106,12 +108,15 @@ public final class SessionSync implements AutoCloseable {
     private ConntrackEvents eventReader;
     private final Object receiverLock = new Object();
     // direct mode: taken around "apply a message, take its kernel writes, write them" (and by commit) so
-    // that writes reach the kernel in the order they were taken; order: kernelLock, then receiverLock
-    private final Object kernelLock = new Object();
+    // that writes reach the kernel in the order they were taken; order: kernelLock, then receiverLock.
+    // Fair: a takeover's commit waits for the message being written, not for the reader's whole backlog
+    // (a reader releasing and taking a monitor again between messages can keep a waiter out)
+    private final java.util.concurrent.locks.ReentrantLock kernelLock = new java.util.concurrent.locks.ReentrantLock(true);
     private final KernelSessionWriter kernelWriter;
     private final AtomicLong kernelWritesSkipped = new AtomicLong();
     private long lastOverrunBulk = Long.MIN_VALUE;
-    private boolean overrunResyncPending;
+    /** Why a resync is due once the second since the last one is over (null: none is). */
+    private String resyncPendingWhy;
     private volatile String lastCommit = "never";
     private boolean reportedComplete;
 
@@ -196,8 +201,12 @@ public final class SessionSync implements AutoCloseable {
                 if (sender != null) {
                     handle(sender.tick(now));
                 }
-                if (overrunResyncPending && now - lastOverrunBulk >= 1_000_000_000L) {
-                    resyncAfterOverrun();
+                if (changesLost) {
+                    changesLost = false;
+                    resync("conntrack changes were dropped at the full queue (" + QUEUE + " changes: the peers "
+                            + "acknowledge slower than the table changes)");
+                } else if (resyncPendingWhy != null && now - lastOverrunBulk >= 1_000_000_000L) {
+                    resync(resyncPendingWhy);
                 }
                 flushAll();
                 if (now - lastExpire > 10_000_000_000L) {
@@ -302,6 +311,8 @@ public final class SessionSync implements AutoCloseable {
         if (changesQueued.incrementAndGet() > QUEUE) {
             changesQueued.decrementAndGet();
             queueDrops.incrementAndGet();
+            // the peers' copies now miss a change, as after a receive buffer overrun: the sync loop resyncs them
+            changesLost = true;
             return;
         }
         changes.add(c);
@@ -342,20 +353,24 @@ public final class SessionSync implements AutoCloseable {
 
     /** The kernel dropped events (ENOBUFS): everyone gets the table again, at most once a second. */
     private void resyncAfterOverrun() {
+        resync("conntrack events were lost (receive buffer overrun)");
+    }
+
+    /** Changes were lost on their way to the peers: everyone gets the table again, at most once a second. */
+    private void resync(String why) {
         long now = System.nanoTime();
         if (sender == null) {
             return;
         }
         // (Long.MIN_VALUE: never; now - MIN_VALUE would overflow to a negative and ignore the first overrun)
         if (lastOverrunBulk != Long.MIN_VALUE && now - lastOverrunBulk < 1_000_000_000L) {
-            overrunResyncPending = true; // lost events again: resync when the second is over, not never
+            resyncPendingWhy = why; // lost again: resync when the second is over, not never
             return;
         }
-        overrunResyncPending = false;
+        resyncPendingWhy = null;
         drainChanges(); // what was read before the overrun goes first
         lastOverrunBulk = now;
-        log.accept("WARNING", s.self() + " session sync: conntrack events were lost (receive buffer overrun): "
-                + "bulk resync of every peer");
+        log.accept("WARNING", s.self() + " session sync: " + why + ": bulk resync of every peer");
         for (Map.Entry<String, Conn> e : conns.entrySet()) {
             if (e.getValue().outgoing) {
                 handle(sender.disconnected(now, e.getKey()));
@@ -653,7 +668,8 @@ public final class SessionSync implements AutoCloseable {
      * kernel is then the table itself (what is skipped is recreated by the bulk after it is passive again).
      */
     private List<SyncMessage> receiveDirect(SyncMessage m) {
-        synchronized (kernelLock) {
+        kernelLock.lock();
+        try {
             List<SyncMessage> replies;
             List<SyncReceiver.KernelWrite> writes;
             synchronized (receiverLock) {
@@ -663,9 +679,16 @@ public final class SessionSync implements AutoCloseable {
             if (active) {
                 kernelWritesSkipped.addAndGet(writes.size());
             } else {
-                kernelWriter.write(writes);
+                KernelSessionWriter.Outcome o = kernelWriter.write(writes);
+                if (o.nanos() > 1_000_000_000L) {
+                    log.accept("INFO", s.self() + " session sync (direct): " + writes.size() + " kernel writes of one "
+                            + m.getClass().getSimpleName() + " took " + o.nanos() / 1_000_000 + " ms (" + o.written()
+                            + " written, " + o.failed() + " refused)");
+                }
             }
             return replies;
+        } finally {
+            kernelLock.unlock();
         }
     }
 
@@ -841,7 +864,8 @@ public final class SessionSync implements AutoCloseable {
         KernelSessionWriter.Outcome o;
         int cached;
         boolean complete;
-        synchronized (kernelLock) {
+        kernelLock.lock();
+        try {
             List<SyncReceiver.KernelWrite> writes;
             synchronized (receiverLock) {
                 writes = receiver.takeKernelWrites();
@@ -849,6 +873,8 @@ public final class SessionSync implements AutoCloseable {
                 complete = receiver.state() == SyncReceiver.State.SYNCED;
             }
             o = kernelWriter.write(writes);
+        } finally {
+            kernelLock.unlock();
         }
         String line = "direct mode: the kernel already holds the synced sessions (" + cached + " cached, "
                 + kernelWriter.injected() + " written so far, " + kernelWriter.failed() + " refused); "
