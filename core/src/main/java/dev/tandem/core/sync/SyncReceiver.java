@@ -8,9 +8,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A passive node's side of session sync: the external cache of the active's sessions, each kept
- * until its own timeout unless refreshed. Applies batches in order; a gap or an unknown stream
- * makes it ask the sender to resume (resend or bulk). Pure: time comes with every call.
+ * A passive node's side of session sync: the external cache of the active's sessions. Applies
+ * batches in order; a gap or an unknown stream makes it ask the sender to resume (resend or bulk).
+ * Pure: time comes with every call.
+ *
+ * <p>A session stays while the active is heard ({@link #HOLD_NANOS}; the sender's keepalive batches
+ * keep an idle stream heard), however long ago it last changed: the active's kernel refreshes a
+ * session's timeout with every packet and says nothing about it (no conntrack event), so a long-lived
+ * UDP flow or a TCP connection older than its state's timeout is still live there. The stream's
+ * destroys end sessions; a lost destroy is caught by the resync that follows any loss. Once the
+ * active is silent, a session ends its own timeout after the later of its last change and the last
+ * time the active was heard; expiring one while silent means the cache is no longer a copy of the
+ * table, so the next message asks for a bulk.
  *
  * <p>In direct mode ({@link #direct(int)}) it also records what the node must write into its own
  * kernel so that the kernel holds what the cache holds: every applied change as a {@link KernelWrite},
@@ -19,15 +28,27 @@ import java.util.Map;
  * takeover meanwhile waited for); its end deletes what it no longer has. Only sessions that came
  * through the sync are ever written or deleted: a delete is recorded only for a key the cache held
  * (a destroy from the active, or a session absent from a completed bulk), never for anything else in
- * the kernel. Expiry records nothing: the kernel entry has the same timeout and ends by itself.
+ * the kernel. The kernel entry has its own timeout: while the active is heard, {@link #expire} records
+ * an update for a session whose kernel entry would end within {@link #REFRESH_AHEAD_NANOS} (or a third
+ * of its timeout), which starts its timeout again. Expiry records nothing: by then the kernel entry,
+ * no longer refreshed, has ended by itself.
  */
 public final class SyncReceiver {
     private static final long NS = 1_000_000_000L;
+    /** The active counts as heard this long after its last message (5 of the sender's keepalives). */
+    public static final long HOLD_NANOS = 5 * NS;
+    /** Direct mode: a kernel entry ending within this (or a third of its timeout) is refreshed. */
+    public static final long REFRESH_AHEAD_NANOS = 30 * NS;
 
     /** SYNCED: a bulk completed and the stream follows; BULK_SYNC: not (yet) a complete copy. */
     public enum State { BULK_SYNC, SYNCED }
 
-    private record Cached(byte[] value, long expiresAt) {}
+    /** changedAt: its last change; kernelAt (direct mode): when its kernel entry's timeout last started. */
+    private record Cached(byte[] value, long changedAt, int timeoutSeconds, long kernelAt) {
+        long timeoutNanos() {
+            return timeoutSeconds * NS;
+        }
+    }
 
     /**
      * A write into the node's kernel (direct mode). CREATE: a session the kernel does not hold from us
@@ -56,6 +77,8 @@ public final class SyncReceiver {
     private long dropped;
     private long applied;
     private long gaps;
+    private long refreshed;
+    private long heardAt = Long.MIN_VALUE; // the last in-order message of a complete stream
 
     public SyncReceiver(int maxEntries) {
         this(maxEntries, false);
@@ -154,12 +177,14 @@ public final class SyncReceiver {
                     epoch = e.epoch();
                     lastSeq = e.lastSeq();
                     complete = true;
+                    heardAt = now;
                     replies.add(new SyncMessage.Ack(epoch, lastSeq));
                 }
             }
             case SyncMessage.Batch b -> {
                 if (!complete || b.epoch() != epoch || b.seq() <= lastSeq) {
                     if (complete && b.epoch() == epoch) {
+                        heardAt = now;
                         break; // a batch we already have (resent)
                     }
                     if (!complete && staging != null) {
@@ -178,6 +203,7 @@ public final class SyncReceiver {
                     apply(cache, now, c, direct);
                 }
                 lastSeq = b.seq();
+                heardAt = now; // (an empty batch is the sender's keepalive)
                 replies.add(new SyncMessage.Ack(epoch, lastSeq));
             }
             default -> { }
@@ -201,7 +227,7 @@ public final class SyncReceiver {
             dropped++; // bounded: a table larger than the cache loses its newest sessions, counted
             return false;
         }
-        m.put(k, new Cached(c.value(), now + c.timeoutSeconds() * NS));
+        m.put(k, new Cached(c.value(), now, c.timeoutSeconds(), now));
         if (record) {
             record(k, old == null || kernelUnknown ? KernelWrite.Kind.CREATE : KernelWrite.Kind.UPDATE, c.value());
         }
@@ -248,16 +274,47 @@ public final class SyncReceiver {
         kernelWrites.put(k, new KernelWrite(kind, k.bytes(), value));
     }
 
-    /** Forgets sessions whose own timeout passed without a refresh; returns how many. */
-    public int expire(long now) {
+    /**
+     * Forgets sessions whose own timeout passed since the later of their last change and the last time
+     * the active was heard; in direct mode, while it is heard, refreshes kernel entries about to end.
+     * Call it every few seconds (the node: every 2 s in direct mode). At most maxRefresh refreshes a
+     * call (the owner writes them while holding back the stream): those beyond wait for the next call,
+     * well inside their margin. Returns how many sessions were forgotten.
+     */
+    public int expire(long now, int maxRefresh) {
+        if (maxRefresh < 0) {
+            throw new IllegalArgumentException("maxRefresh must not be negative");
+        }
+        int refreshes = 0;
+        boolean heard = heardAt != Long.MIN_VALUE && now - heardAt <= HOLD_NANOS;
         int n = 0;
-        for (Iterator<Cached> it = cache.values().iterator(); it.hasNext(); ) {
-            if (it.next().expiresAt <= now) {
+        for (Iterator<Map.Entry<SessionKey, Cached>> it = cache.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<SessionKey, Cached> e = it.next();
+            Cached c = e.getValue();
+            long since = heardAt == Long.MIN_VALUE ? c.changedAt : Math.max(c.changedAt, heardAt);
+            if (now - since >= c.timeoutNanos()) {
                 it.remove();
                 n++;
+                continue;
+            }
+            if (direct && heard && !kernelUnknown && refreshes < maxRefresh
+                    && c.kernelAt + c.timeoutNanos() - now < Math.max(REFRESH_AHEAD_NANOS, c.timeoutNanos() / 3)) {
+                refreshes++;
+                record(e.getKey(), KernelWrite.Kind.UPDATE, c.value());
+                e.setValue(new Cached(c.value(), c.changedAt, c.timeoutSeconds, now));
+                refreshed++;
             }
         }
+        if (n > 0 && !heard && complete) {
+            // the active may still hold what ended here (refreshed there without an event): not a copy any more
+            complete = false;
+        }
         return n;
+    }
+
+    /** {@link #expire(long, int)} without a bound on the refreshes. */
+    public int expire(long now) {
+        return expire(now, Integer.MAX_VALUE);
     }
 
     /** What to commit into the kernel on takeover. */
@@ -290,6 +347,11 @@ public final class SyncReceiver {
 
     public long gaps() {
         return gaps;
+    }
+
+    /** Direct mode: kernel entries refreshed by {@link #expire} so far. */
+    public long refreshed() {
+        return refreshed;
     }
 
     public long lastSeq() {

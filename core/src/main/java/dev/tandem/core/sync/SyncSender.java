@@ -18,6 +18,11 @@ import java.util.Map;
  */
 public final class SyncSender {
     private static final long NS = 1_000_000_000L;
+    /**
+     * A stream with nothing to send for this long gets an empty batch: the receivers' sign that the
+     * active is there and its table unchanged, which keeps their copies from expiring (SyncReceiver).
+     */
+    public static final long KEEPALIVE_NANOS = NS;
 
     /**
      * @param batchMaxChanges a batch is sent when it has this many changes
@@ -105,6 +110,7 @@ public final class SyncSender {
     private final List<SessionChange> pending = new ArrayList<>();
     private int pendingBytes;
     private long firstPendingAt = Long.MIN_VALUE;
+    private long lastBatchAt = Long.MIN_VALUE;
     private long seq;
     private double tokens;
     private long lastRefill = Long.MIN_VALUE;
@@ -151,17 +157,33 @@ public final class SyncSender {
         return drain();
     }
 
-    /** Time passed: send a batch whose first change waited long enough. */
+    /** Time passed: send a batch whose first change waited long enough, or a keepalive. */
     public List<Out> tick(long now) {
         if (!pending.isEmpty() && now - firstPendingAt >= config.flushDelayNanos()) {
             flush(now);
+        } else if (pending.isEmpty() && lastBatchAt != Long.MIN_VALUE && now - lastBatchAt >= KEEPALIVE_NANOS
+                && streaming()) {
+            emit(now); // empty
         }
         return drain();
     }
 
     /** When {@link #tick} should run next (Long.MAX_VALUE: nothing waits). */
     public long nextDeadline() {
-        return pending.isEmpty() ? Long.MAX_VALUE : firstPendingAt + config.flushDelayNanos();
+        if (!pending.isEmpty()) {
+            return firstPendingAt + config.flushDelayNanos();
+        }
+        return streaming() && lastBatchAt != Long.MIN_VALUE ? lastBatchAt + KEEPALIVE_NANOS : Long.MAX_VALUE;
+    }
+
+    /** Some peer follows the stream (connected, resumed, not in a bulk). */
+    private boolean streaming() {
+        for (Peer p : peers.values()) {
+            if (p.connected && !p.awaitingResume && !p.dumping) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private boolean throttled(long now) {
@@ -182,6 +204,12 @@ public final class SyncSender {
             return;
         }
         tokens -= pending.size();
+        emit(now);
+    }
+
+    /** The pending changes (none: a keepalive) as the stream's next batch, to every peer following it. */
+    private void emit(long now) {
+        lastBatchAt = now;
         SyncMessage.Batch b = new SyncMessage.Batch(epoch, ++seq, false, pending);
         int bytes = pendingBytes;
         pending.clear();
@@ -218,6 +246,9 @@ public final class SyncSender {
     /** A connection to peer is up: wait for its Resume. */
     public List<Out> connected(long now, String peer) {
         Peer p = peers.computeIfAbsent(peer, Peer::new);
+        if (lastBatchAt == Long.MIN_VALUE) {
+            lastBatchAt = now; // the keepalive's clock starts with the first peer
+        }
         p.connected = true;
         p.awaitingResume = true;
         p.dumping = false;

@@ -16,11 +16,21 @@ import org.junit.jupiter.api.Test;
  * TCP) with random delay that breaks at random (everything in flight is lost) and comes back; the
  * table changes all the time, bursts overflow the resend window. Invariant: once the network is
  * quiet, the peer's cache equals the active's table. A failing seed is printed.
+ *
+ * <p>Sessions have timeouts of 1-3 s that the active's table never applies (its kernel refreshes a
+ * live session without telling anyone) while the receiver's cache is swept every 100 ms: the quiet
+ * end (2 s of keepalives only) checks that a session unchanged for longer than its timeout stays
+ * while the active is heard.
  */
 class SessionSyncSimTest {
     static final long MS = 1_000_000L;
 
     record InFlight(long at, SyncMessage m) {}
+
+    /** A session's timeout in seconds (1-3, fixed per key so the bulk sends the same). */
+    static int timeout(byte[] k) {
+        return 1 + Math.floorMod(java.util.Arrays.hashCode(k), 3);
+    }
 
     static String run(long seed) {
         return run(seed, false);
@@ -65,12 +75,12 @@ class SessionSyncSimTest {
                     byte[] v = ("v" + (version++)).getBytes();
                     table.put(ByteBuffer.wrap(k), v);
                     keys.add(ByteBuffer.wrap(k));
-                    outs.addAll(s.change(now, SessionChange.upsert(k, v, 3600)));
+                    outs.addAll(s.change(now, SessionChange.upsert(k, v, timeout(k))));
                 } else if (op < 8) {
                     ByteBuffer k = keys.get(r.nextInt(keys.size()));
                     byte[] v = ("v" + (version++)).getBytes();
                     table.put(k, v);
-                    outs.addAll(s.change(now, SessionChange.upsert(k.array(), v, 3600)));
+                    outs.addAll(s.change(now, SessionChange.upsert(k.array(), v, timeout(k.array()))));
                 } else {
                     ByteBuffer k = keys.remove(r.nextInt(keys.size()));
                     table.remove(k);
@@ -94,9 +104,15 @@ class SessionSyncSimTest {
             while (!toActive.isEmpty() && toActive.peek().at <= now) {
                 outs.addAll(s.received(now, "p", toActive.poll().m));
             }
-            while (!toPeer.isEmpty() && toPeer.peek().at <= now) {
-                for (SyncMessage reply : rc.received(now, toPeer.poll().m)) {
-                    toActive.add(new InFlight(now + delay, reply));
+            boolean sweep = now % (100 * MS) == 0;
+            while (sweep || !toPeer.isEmpty() && toPeer.peek().at <= now) {
+                if (sweep) {
+                    sweep = false;
+                    rc.expire(now, 50); // (direct: refreshes, checked like the stream's writes)
+                } else {
+                    for (SyncMessage reply : rc.received(now, toPeer.poll().m)) {
+                        toActive.add(new InFlight(now + delay, reply));
+                    }
                 }
                 for (SyncReceiver.KernelWrite w : direct ? rc.takeKernelWrites() : List.<SyncReceiver.KernelWrite>of()) {
                     SessionKey k = new SessionKey(w.key());
@@ -137,7 +153,7 @@ class SessionSyncSimTest {
                         }
                         case SyncSender.Out.Dump d -> {
                             List<SessionChange> all = new ArrayList<>();
-                            table.forEach((k, v) -> all.add(SessionChange.upsert(k.array(), v, 3600)));
+                            table.forEach((k, v) -> all.add(SessionChange.upsert(k.array(), v, timeout(k.array()))));
                             next.addAll(s.bulk(now, d.peer(), all));
                         }
                         case SyncSender.Out.Disconnect d -> {

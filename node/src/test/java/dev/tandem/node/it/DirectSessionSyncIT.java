@@ -103,11 +103,19 @@ class DirectSessionSyncIT {
             assertThat(status("fw2")).contains("\"mode\":\"direct\"");
             assertThat(pair.log("fw2")).contains("mode direct");
 
+            // 4 s timeouts at fw1: the flows' entries in fw2's kernel come with 4 s, and must be refreshed there
+            // while fw1 is heard (fw1's kernel refreshes its own with every packet, without an event)
+            LabFixture.shortConntrackTimeouts(lab, "fw1", true);
             try (SessionFlows flows = new SessionFlows(lab, TCP, UDP)) {
                 Netns.await("fw2's kernel holds fw1's " + TCP + " TCP flows, NAT included", Duration.ofSeconds(15),
                         () -> natedFlows("fw2") >= TCP, () -> "fw2 holds " + natedFlows("fw2") + "\n" + status("fw2"));
+                Cmd.sleep(4_000 + 2 * 2_000 + 1_000); // their timeout, two sweeps of fw2's cache (every 2 s), a margin
+                assertThat(natedFlows("fw2")).as("TCP flows in fw2's kernel past their timeout").isGreaterThanOrEqualTo(TCP);
                 assertThat(conntrack("fw2", "-p", "udp", "--orig-port-dst", String.valueOf(SessionFlows.PORT)).lines()
                         .filter(l -> l.startsWith("udp")).count()).as("UDP flows in fw2's kernel").isGreaterThanOrEqualTo(UDP);
+                assertThat(status("fw2")).containsPattern("kernel entries refreshed [1-9]");
+                // back to the defaults: fw1's entries then outlive its crash, stale, for the failback below
+                LabFixture.shortConntrackTimeouts(lab, "fw1", false);
 
                 // a session made and ended on the active appears and disappears in the passive's kernel
                 String[] probe = {"-p", "tcp", "-s", "10.10.1.77", "-d", LabTopology.SERVER, "--sport", "4242", "--dport", "4343"};
@@ -178,6 +186,7 @@ class DirectSessionSyncIT {
                 System.out.println("fw2 after the failback: " + detail(status("fw2")));
             }
         } finally {
+            LabFixture.shortConntrackTimeouts(lab, "fw1", false);
             lab.restoreDataPlane("fw1");
             for (String l : lab.firewallLinks()) {
                 lab.setLink("fw1", l, true);

@@ -24,6 +24,18 @@ final class LabFixture {
         }
     }
 
+    /**
+     * Conntrack timeouts of 4 s in fw's namespace for established TCP and for UDP (or back to the kernel's
+     * defaults): a live flow's entry is then refreshed by its packets well past the timeout its last event
+     * carried (the kernel sends no event for a refresh).
+     */
+    static void shortConntrackTimeouts(LabTopology lab, String fw, boolean shortOnes) {
+        dev.tandem.lab.Cmd.in(lab.ns(fw), "sysctl", "-qw",
+                "net.netfilter.nf_conntrack_tcp_timeout_established=" + (shortOnes ? 4 : 432_000),
+                "net.netfilter.nf_conntrack_udp_timeout=" + (shortOnes ? 4 : 30),
+                "net.netfilter.nf_conntrack_udp_timeout_stream=" + (shortOnes ? 4 : 120));
+    }
+
     static String status(LabTopology lab, String fw) {
         return request(lab, fw, "status-json");
     }

@@ -63,10 +63,17 @@ class SessionSyncIT {
         lab.writeConfig(LabConfig.of("default").withPreempt(true, 3000));
         try (TandemPair pair = new TandemPair(lab)) {
             startPair(pair, true);
+            // fw1's kernel refreshes a live session with every packet and says nothing (no event once it is
+            // established or assured): with 4 s timeouts there, fw2 must keep the flows well past their
+            // timeout because fw1 is heard (before, fw2's cache forgot them 4 s after their last event)
+            LabFixture.shortConntrackTimeouts(lab, "fw1", true);
             SessionFlows flows = new SessionFlows(lab, TCP, UDP);
             try (flows) {
             dev.tandem.node.it.Netns.await("fw2 caches the flows", Duration.ofSeconds(10),
                     () -> status("fw2").matches("(?s).*sessions cached: (2[2-9][0-9]|[3-9][0-9][0-9]).*"));
+            Cmd.sleep(4_000 + 10_000 + 1_000); // their timeout, a sweep of fw2's cache (every 10 s), a margin
+            assertThat(status("fw2")).as("fw2 still caches the flows, unchanged for longer than their timeout")
+                    .matches("(?s).*sessions cached: (2[2-9][0-9]|[3-9][0-9][0-9]) \\(SYNCED\\).*");
             lab.resetNoSessionDrops("fw2");
             long crash = System.nanoTime();
             crashFw1(pair);
@@ -97,6 +104,7 @@ class SessionSyncIT {
             assertThat(lab.noSessionDrops("fw1")).isZero();
             }
         } finally {
+            LabFixture.shortConntrackTimeouts(lab, "fw1", false);
             lab.writeConfig(LabConfig.of("default"));
         }
     }

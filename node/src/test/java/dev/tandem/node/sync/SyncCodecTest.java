@@ -39,7 +39,8 @@ class SyncCodecTest {
         byte[] v = SessionCodec.value(snatTcp());
         List<SyncMessage> all = List.of(new SyncMessage.Batch(5, 7, false, List.of(SessionChange.upsert(new byte[]{1, 2}, v, 60),
                         SessionChange.delete(new byte[]{3}))), new SyncMessage.BulkBegin(5), new SyncMessage.BulkEnd(5, 7, 1000),
-                new SyncMessage.Ack(5, 7), new SyncMessage.Resume(5, 7, true));
+                new SyncMessage.Ack(5, 7), new SyncMessage.Resume(5, 7, true),
+                new SyncMessage.Batch(5, 7, false, List.of())); // (empty: the sender's keepalive)
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (SyncMessage m : all) {
             out.write(SyncFrameCodec.encode(m));
