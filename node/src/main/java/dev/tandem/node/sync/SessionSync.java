@@ -235,26 +235,39 @@ public final class SessionSync implements AutoCloseable {
      * of the kernel entries of sessions that live on at the active without a change (no event says so).
      */
     private void sweepCache(long now) {
+        boolean wasComplete;
+        boolean complete;
+        int ended;
         if (kernelWriter == null) {
             synchronized (receiverLock) {
-                receiver.expire(now);
+                wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
+                ended = receiver.expire(now);
+                complete = receiver.state() == SyncReceiver.State.SYNCED;
             }
-            return;
+        } else {
+            kernelLock.lock(); // the refreshes are writes like a message's: in order with them
+            try {
+                List<SyncReceiver.KernelWrite> writes;
+                synchronized (receiverLock) {
+                    wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
+                    ended = receiver.expire(now, REFRESH_PER_SWEEP);
+                    complete = receiver.state() == SyncReceiver.State.SYNCED;
+                    writes = receiver.takeKernelWrites();
+                }
+                if (active) {
+                    kernelWritesSkipped.addAndGet(writes.size());
+                } else {
+                    kernelWriter.write(writes);
+                }
+            } finally {
+                kernelLock.unlock();
+            }
         }
-        kernelLock.lock(); // the refreshes are writes like a message's: in order with them
-        try {
-            List<SyncReceiver.KernelWrite> writes;
-            synchronized (receiverLock) {
-                receiver.expire(now, REFRESH_PER_SWEEP);
-                writes = receiver.takeKernelWrites();
-            }
-            if (active) {
-                kernelWritesSkipped.addAndGet(writes.size());
-            } else {
-                kernelWriter.write(writes);
-            }
-        } finally {
-            kernelLock.unlock();
+        if (wasComplete && !complete && !active) {
+            log.accept("WARNING", s.self() + " session sync: " + ended + " cached sessions ended their timeout while the "
+                    + "active was not heard (data link down?); they may live on there, so the cache is no longer a "
+                    + "copy: a bulk is asked for at the next connection");
+            reportState();
         }
     }
 
@@ -742,7 +755,8 @@ public final class SessionSync implements AutoCloseable {
         return null;
     }
 
-    private void reportState() {
+    /** Tells the core when the copy became complete or stopped being so (reader threads, the HA loop, the sync loop). */
+    private synchronized void reportState() {
         SyncReceiver.State st;
         long n;
         synchronized (receiverLock) {

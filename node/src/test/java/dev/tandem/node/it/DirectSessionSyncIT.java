@@ -114,8 +114,10 @@ class DirectSessionSyncIT {
                 assertThat(conntrack("fw2", "-p", "udp", "--orig-port-dst", String.valueOf(SessionFlows.PORT)).lines()
                         .filter(l -> l.startsWith("udp")).count()).as("UDP flows in fw2's kernel").isGreaterThanOrEqualTo(UDP);
                 assertThat(status("fw2")).containsPattern("kernel entries refreshed [1-9]");
-                // back to the defaults: fw1's entries then outlive its crash, stale, for the failback below
+                // back to the defaults: fw1's entries then outlive its crash, stale, for the failback below (each
+                // takes the default timeout at its next packet: every flow sends one within 100 ms)
                 LabFixture.shortConntrackTimeouts(lab, "fw1", false);
+                Cmd.sleep(1000);
 
                 // a session made and ended on the active appears and disappears in the passive's kernel
                 String[] probe = {"-p", "tcp", "-s", "10.10.1.77", "-d", LabTopology.SERVER, "--sport", "4242", "--dport", "4343"};
