@@ -12,9 +12,11 @@ import java.nio.file.Path;
  * @param holdDownMs monitor fail hold down: time in FAULT before PASSIVE (3 s here, 1 min in production)
  * @param sessionMode cluster.sessions.mode: cache (the default) or direct
  * @param advertMs timers.advert_interval_ms over the profile's (0: the profile's own)
+ * @param sessionLocal cluster.sessions.local: also sync the firewalls' own traffic on the virtual addresses
  */
 public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, boolean accept, boolean links,
-                        boolean monitors, long holdDownMs, boolean sessions, String sessionMode, int advertMs) {
+                        boolean monitors, long holdDownMs, boolean sessions, String sessionMode, int advertMs,
+                        boolean sessionLocal) {
 
     public LabConfig {
         if (!profile.equals("default") && !profile.equals("aggressive")) {
@@ -29,44 +31,50 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
     }
 
     public static LabConfig of(String profile) {
-        return new LabConfig(profile, false, 1000, true, true, true, 3000, true, "cache", 0);
+        return new LabConfig(profile, false, 1000, true, true, true, 3000, true, "cache", 0, false);
     }
 
     public LabConfig withPreempt(boolean on, long holdMs) {
-        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions, sessionMode, advertMs);
+        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal);
     }
 
     /** VRRP accept mode: false makes the active drop packets addressed to the VIPs. */
     public LabConfig withAccept(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions, sessionMode, advertMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal);
     }
 
     /** Control link (10.10.3.0/30) and backup link over the data link (10.10.4.0/30): on by default. */
     public LabConfig withLinks(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions, sessionMode, advertMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal);
     }
 
     public LabConfig withMonitors(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions, sessionMode, advertMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions, sessionMode, advertMs, sessionLocal);
     }
 
     public LabConfig withHoldDownMs(long ms) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions, sessionMode, advertMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions, sessionMode, advertMs, sessionLocal);
     }
 
     /** Session sync over the data link (10.10.4.0/30): on by default. */
     public LabConfig withSessions(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on, sessionMode, advertMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on, sessionMode, advertMs, sessionLocal);
     }
 
     /** cluster.sessions.mode: cache or direct. */
     public LabConfig withSessionMode(String mode) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, mode, advertMs);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, mode, advertMs, sessionLocal);
+    }
+
+    /** cluster.sessions.local: also sync the firewalls' own traffic on the virtual addresses. */
+    public LabConfig withSessionLocal(boolean on) {
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, sessionMode,
+                advertMs, on);
     }
 
     /** The profile's advert interval, or the one given over it. */
     public LabConfig withAdvertMs(int ms) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, sessionMode, ms);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, sessionMode, ms, sessionLocal);
     }
 
     public int advertIntervalMs() {
@@ -104,7 +112,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   timers: {%spreemption_hold_ms: %d, monitor_fail_hold_down_ms: %d}
                   run_dir: %s
                   security: {mode: tls, pki_dir: %s/pki}
-                  sessions: {enabled: %s, mode: %s}
+                  sessions: {enabled: %s, mode: %s, local: %s}
                   config_sync: {enabled: %s, ruleset: %s/ruleset.nft}
                 virtual_groups:
                   - name: vg1
@@ -119,7 +127,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
                 """.formatted(profile, preempt, accept, advertMs == 0 ? "" : "advert_interval_ms: " + advertMs + ", ",
-                        preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, sessionMode, links, runDir,
+                        preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, sessionMode, sessionLocal, links, runDir,
                 runDir, monitorsYaml,
                 links ? ", control: 10.10.3.1, backup: 10.10.4.1, data: 10.10.4.1" : "", (monitors ? ", path_sources: {server: 10.10.2.1}" : "")
                         + management(apiPort1, hostNetns),

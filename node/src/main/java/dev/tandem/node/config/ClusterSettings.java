@@ -63,14 +63,19 @@ public record ClusterSettings(
     /** Session sync (SPEC §4). port 0: channel_port + 1. */
     /** ignore: networks whose flows (original source or destination inside) are not synced. */
     /** mode: CACHE keeps the peer's sessions in the external cache until takeover; DIRECT writes them into the kernel as they come. */
+    /**
+     * @param local cluster.sessions.local: also sync the firewall's own traffic on the virtual addresses (services
+     *     that move with them: a VPN or resolver on a VIP); a node's own addresses are never synced
+     */
     public record SessionSyncConfig(boolean enabled, int port, java.util.Set<Integer> protocols, int maxEntries,
-                                    long maxChangesPerSecond, java.util.List<dev.tandem.core.net.Cidr> ignore, Mode mode) {
+                                    long maxChangesPerSecond, java.util.List<dev.tandem.core.net.Cidr> ignore, Mode mode,
+                                    boolean local) {
         /** cluster.sessions.mode */
         public enum Mode { CACHE, DIRECT }
 
         public SessionSyncConfig(boolean enabled, int port, java.util.Set<Integer> protocols, int maxEntries,
                                  long maxChangesPerSecond, java.util.List<dev.tandem.core.net.Cidr> ignore) {
-            this(enabled, port, protocols, maxEntries, maxChangesPerSecond, ignore, Mode.CACHE);
+            this(enabled, port, protocols, maxEntries, maxChangesPerSecond, ignore, Mode.CACHE, false);
         }
 
         public static SessionSyncConfig off() {

@@ -302,7 +302,7 @@ public final class ConfigLoader {
         if (m.containsKey("sessions")) {
             String sp = join(p, "sessions");
             Map<String, Object> ss = map(m.get("sessions"), sp, Set.of("enabled", "port", "protocols", "max_entries",
-                    "max_rate", "ignore", "mode"), null);
+                    "max_rate", "ignore", "mode", "local"), null);
             if (ss != null) {
                 Set<Integer> protos = new java.util.TreeSet<>();
                 if (ss.containsKey("protocols")) {
@@ -338,7 +338,8 @@ public final class ConfigLoader {
                         (int) number(ss, "max_entries", sp, 1_000_000, 1, 10_000_000),
                         number(ss, "max_rate", sp, 0, 0, 100_000_000), List.copyOf(ignore),
                         "direct".equals(choice(ss, "mode", sp, "cache", new java.util.TreeSet<>(Set.of("cache", "direct"))))
-                                ? ClusterSettings.SessionSyncConfig.Mode.DIRECT : ClusterSettings.SessionSyncConfig.Mode.CACHE);
+                                ? ClusterSettings.SessionSyncConfig.Mode.DIRECT : ClusterSettings.SessionSyncConfig.Mode.CACHE,
+                        bool(ss, "local", sp, false));
             }
         }
         ClusterSettings.ConfigSyncConfig configSync = m.containsKey("config_sync") ? configSync(m.get("config_sync"),

@@ -567,17 +567,19 @@ public final class NodeDaemon implements AutoCloseable {
         if (me.control() != null && !local.contains(me.control())) {
             local.add(me.control());
         }
-        Set<String> own = new HashSet<>();
+        Set<String> interfaceAddresses = new HashSet<>();
         for (Rtnetlink.Link l : rtnl.links()) {
             for (Rtnetlink.InterfaceAddress a : rtnl.addresses(l.index())) {
-                own.add(java.net.InetAddress.getByAddress(a.address()).getHostAddress());
+                interfaceAddresses.add(java.net.InetAddress.getByAddress(a.address()).getHostAddress());
             }
         }
+        Set<String> virtualAddresses = new HashSet<>();
         for (InstanceSpec i : spec.instances()) {
             for (Cidr c : i.addresses()) {
-                own.add(java.net.InetAddress.getByAddress(c.address().bytes()).getHostAddress());
+                virtualAddresses.add(java.net.InetAddress.getByAddress(c.address().bytes()).getHostAddress());
             }
         }
+        Set<String> own = dev.tandem.node.sync.SessionSync.ownTraffic(interfaceAddresses, virtualAddresses, sc.local());
         javax.net.ssl.SSLContext tls = "tls".equals(config.cluster().securityMode())
                 ? Pki.context(Path.of(config.cluster().pkiDir()), nodeName) : null;
         int port = sc.port() != 0 ? sc.port() : config.cluster().channelPort() + 1;
@@ -587,7 +589,8 @@ public final class NodeDaemon implements AutoCloseable {
                 log::record, this::offer);
         sessionSync.start();
         log.record("INFO", nodeName + ": session sync on port " + port + " (" + local + "), protocols " + sc.protocols()
-                + ", mode " + sessionSync.mode());
+                + ", mode " + sessionSync.mode() + (sc.local() ? ", with this firewall's own traffic on the virtual addresses"
+                : ""));
     }
 
     /** Channel lines for `tandem status`. */

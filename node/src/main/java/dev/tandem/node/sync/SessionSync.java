@@ -428,6 +428,22 @@ public final class SessionSync implements AutoCloseable {
         }
     }
 
+    /**
+     * The addresses whose flows are this firewall's own traffic, not synced: its interface addresses and its
+     * virtual addresses — unless syncLocal (cluster.sessions.local), which syncs the traffic of services on the
+     * virtual addresses (they move to the new active, and so can their flows). A node's own addresses never:
+     * no other node has them (the sync stream itself is among that traffic).
+     */
+    public static Set<String> ownTraffic(Set<String> interfaceAddresses, Set<String> virtualAddresses, boolean syncLocal) {
+        Set<String> own = new java.util.HashSet<>(interfaceAddresses);
+        if (syncLocal) {
+            own.removeAll(virtualAddresses); // (on the interfaces too while this node is active)
+        } else {
+            own.addAll(virtualAddresses);
+        }
+        return Set.copyOf(own);
+    }
+
     /** A kernel event as a change of the synced table, or null when filtered out. */
     SessionChange change(ConntrackEvent e) {
         ConntrackEntry en = e.entry();

@@ -56,6 +56,10 @@ class ConfigLoaderTest {
                 "cluster.sessions.mode: 'inject' is not one of [cache, direct]");
         assertThat(errors(base.formatted(", mode: 3"))).containsExactly(
                 "cluster.sessions.mode: must be non-empty text, got 3");
+        assertThat(dflt.config().cluster().sessions().local()).as("the firewall's own traffic: not unless asked").isFalse();
+        assertThat(ConfigLoader.parse(base.formatted(", local: true"), "t").config().cluster().sessions().local()).isTrue();
+        assertThat(errors(base.formatted(", local: vips"))).containsExactly(
+                "cluster.sessions.local: must be true or false, got text 'vips'");
     }
 
     @Test

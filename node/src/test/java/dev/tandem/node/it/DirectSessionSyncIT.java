@@ -89,7 +89,7 @@ class DirectSessionSyncIT {
     @Test
     void thePassivesKernelHoldsTheActivesSessionsAndFlowsSurviveACrash() throws Exception {
         FailoverScenario.reset(lab);
-        lab.writeConfig(LabConfig.of("default").withSessionMode("direct").withPreempt(true, 3000));
+        lab.writeConfig(LabConfig.of("default").withSessionMode("direct").withSessionLocal(true).withPreempt(true, 3000));
         // an entry of fw2's own, never synced: direct mode must leave it alone
         String[] own = {"-p", "udp", "-s", "192.0.2.10", "-d", "192.0.2.20", "--sport", "5000", "--dport", "5001"};
         Cmd.in(lab.ns("fw2"), "conntrack", "-I", "-p", "udp", "-s", "192.0.2.10", "-d", "192.0.2.20", "--sport", "5000",
@@ -114,6 +114,11 @@ class DirectSessionSyncIT {
                 assertThat(conntrack("fw2", "-p", "udp", "--orig-port-dst", String.valueOf(SessionFlows.PORT)).lines()
                         .filter(l -> l.startsWith("udp")).count()).as("UDP flows in fw2's kernel").isGreaterThanOrEqualTo(UDP);
                 assertThat(status("fw2")).containsPattern("kernel entries refreshed [1-9]");
+                // cluster.sessions.local: the firewall's own traffic on a VIP is synced too (a ping to the LAN VIP)
+                Cmd.in(lab.ns("client"), "ping", "-c", "2", "-i", "0.2", "-W", "1", LabTopology.LAN_VIP);
+                Netns.await("fw2's kernel holds the client's ping to fw1's LAN VIP", Duration.ofSeconds(5),
+                        () -> conntrack("fw2", "-p", "icmp", "-d", LabTopology.LAN_VIP).lines().anyMatch(l -> l.startsWith("icmp")),
+                        () -> conntrack("fw1", "-p", "icmp") + "\n" + pair.log("fw2"));
                 // back to the defaults: fw1's entries then outlive its crash, stale, for the failback below (each
                 // takes the default timeout at its next packet: every flow sends one within 100 ms)
                 LabFixture.shortConntrackTimeouts(lab, "fw1", false);

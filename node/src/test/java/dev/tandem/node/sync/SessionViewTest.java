@@ -107,4 +107,40 @@ class SessionViewTest {
             assertThat(open.change(v)).isNotNull().isEqualTo(open.change(ConntrackCodec.decodeEvent(m, 0, m.length)));
         }
     }
+
+    /**
+     * A UDP service on the LAN VIP (a VPN's port, say) and the node's own DNS query from its LAN address: with
+     * cluster.sessions.local the first is synced (it moves with the VIP), the second never is; without it
+     * neither is.
+     */
+    @Test
+    void theFirewallsOwnTrafficOnAVirtualAddressIsSyncedOnlyWhenAskedAndOnItsOwnAddressesNever() throws Exception {
+        ConntrackEntry toVip = new ConntrackEntry(ConntrackEntry.Family.IPV4, ConntrackEntry.UDP,
+                ConntrackEntry.Tuple.ports(ip("10.10.1.7"), ip("10.10.1.254"), 40000, 4500),
+                ConntrackEntry.Tuple.ports(ip("10.10.1.254"), ip("10.10.1.7"), 4500, 40000),
+                ConntrackEntry.IPS_CONFIRMED, 120, 0, 0, null, OptionalLong.empty());
+        ConntrackEntry fromNode = new ConntrackEntry(ConntrackEntry.Family.IPV4, ConntrackEntry.UDP,
+                ConntrackEntry.Tuple.ports(ip("10.10.1.1"), ip("10.10.1.53"), 33000, 53),
+                ConntrackEntry.Tuple.ports(ip("10.10.1.53"), ip("10.10.1.1"), 53, 33000),
+                ConntrackEntry.IPS_CONFIRMED, 30, 0, 0, null, OptionalLong.empty());
+        // fw1 is active: the VIP is on its LAN interface beside its own address
+        Set<String> interfaces = Set.of("10.10.1.1", "10.10.1.254", "10.10.4.1");
+        Set<String> vips = Set.of("10.10.1.254", "10.10.2.254");
+        assertThat(SessionSync.ownTraffic(interfaces, vips, false))
+                .containsExactlyInAnyOrder("10.10.1.1", "10.10.1.254", "10.10.2.254", "10.10.4.1");
+        assertThat(SessionSync.ownTraffic(interfaces, vips, true)).containsExactlyInAnyOrder("10.10.1.1", "10.10.4.1");
+        ConntrackView v = new ConntrackView();
+        for (boolean local : new boolean[]{false, true}) {
+            SessionSync sync = new SessionSync(new SessionSync.Settings("fw1", null, 0, List.of(), Map.of(),
+                    Set.of(ConntrackEntry.UDP), SessionSync.ownTraffic(interfaces, vips, local), 1000, 0, List.of()),
+                    (k, t) -> { }, i -> { });
+            for (ConntrackEntry e : List.of(toVip, fromNode)) {
+                byte[] m = message(e, ConntrackEvent.Type.NEW);
+                ConntrackCodec.decodeInto(m, 0, m.length, v);
+                boolean synced = e == toVip && local;
+                assertThat(sync.change(v) != null).as("view, local " + local + ": " + e).isEqualTo(synced);
+                assertThat(sync.change(ConntrackCodec.decodeEvent(m, 0, m.length)) != null).as("entry").isEqualTo(synced);
+            }
+        }
+    }
 }
