@@ -243,6 +243,7 @@ public final class SessionSync implements AutoCloseable {
                 wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
                 ended = receiver.expire(now);
                 complete = receiver.state() == SyncReceiver.State.SYNCED;
+                noteReceiver();
             }
         } else {
             kernelLock.lock(); // the refreshes are writes like a message's: in order with them
@@ -253,6 +254,7 @@ public final class SessionSync implements AutoCloseable {
                     ended = receiver.expire(now, REFRESH_PER_SWEEP);
                     complete = receiver.state() == SyncReceiver.State.SYNCED;
                     writes = receiver.takeKernelWrites();
+                    noteReceiver();
                 }
                 if (active) {
                     kernelWritesSkipped.addAndGet(writes.size());
@@ -287,6 +289,7 @@ public final class SessionSync implements AutoCloseable {
                 // windows and flows it saw alone; have the new active's bulk recreate every session
                 synchronized (receiverLock) {
                     receiver.forgetKernel();
+                    noteReceiver();
                 }
                 reportState();
             }
@@ -704,6 +707,7 @@ public final class SessionSync implements AutoCloseable {
                 if (replies == null) {
                     synchronized (receiverLock) {
                         replies = receiver.received(System.nanoTime(), m);
+                        noteReceiver();
                     }
                 }
                 try {
@@ -739,6 +743,7 @@ public final class SessionSync implements AutoCloseable {
             synchronized (receiverLock) {
                 replies = receiver.received(System.nanoTime(), m);
                 writes = receiver.takeKernelWrites();
+                noteReceiver();
             }
             if (active) {
                 kernelWritesSkipped.addAndGet(writes.size());
@@ -831,9 +836,19 @@ public final class SessionSync implements AutoCloseable {
      * thread while the adverts go on.
      */
     public int sessionsToCommit() {
-        synchronized (receiverLock) {
-            return kernelWriter != null ? receiver.pendingKernelWrites() : receiver.size();
-        }
+        return toCommit;
+    }
+
+    // what the HA loop (sessionsToCommit at a takeover) and the channel (state in every hello) read without
+    // receiverLock: a sweep of a million cached sessions holds it for milliseconds
+    private volatile SyncReceiver.State receiverState = SyncReceiver.State.BULK_SYNC;
+    private volatile int toCommit;
+
+    /** Inside receiverLock, after the receiver changed. */
+    private void noteReceiver() {
+        assert Thread.holdsLock(receiverLock);
+        receiverState = receiver.state();
+        toCommit = kernelWriter != null ? receiver.pendingKernelWrites() : receiver.size();
     }
 
     private String commitOnce() {
@@ -936,6 +951,7 @@ public final class SessionSync implements AutoCloseable {
                 writes = receiver.takeKernelWrites();
                 cached = receiver.size();
                 complete = receiver.state() == SyncReceiver.State.SYNCED;
+                noteReceiver();
             }
             o = kernelWriter.write(writes);
         } finally {
@@ -1031,12 +1047,7 @@ public final class SessionSync implements AutoCloseable {
 
     /** SYNCED / BULK_SYNC (passive) or STREAMING (active). */
     public String state() {
-        if (active) {
-            return "STREAMING";
-        }
-        synchronized (receiverLock) {
-            return receiver.state().name();
-        }
+        return active ? "STREAMING" : receiverState.name();
     }
 
     private static void sleep(long ms) {
