@@ -78,6 +78,10 @@ public final class SyncReceiver {
     private long applied;
     private long gaps;
     private long refreshed;
+    // changes applied a second, over the last whole second of calls
+    private long rateAt = Long.MIN_VALUE;
+    private long rateBase;
+    private long appliedPerSecond;
     private long heardAt = Long.MIN_VALUE; // the last in-order message of a complete stream
 
     public SyncReceiver(int maxEntries) {
@@ -141,6 +145,7 @@ public final class SyncReceiver {
 
     /** A message from the sender; returns the replies (Ack, or Resume after a gap). */
     public List<SyncMessage> received(long now, SyncMessage m) {
+        updateRate(now);
         List<SyncMessage> replies = new ArrayList<>(1);
         switch (m) {
             case SyncMessage.BulkBegin b -> {
@@ -285,6 +290,7 @@ public final class SyncReceiver {
         if (maxRefresh < 0) {
             throw new IllegalArgumentException("maxRefresh must not be negative");
         }
+        updateRate(now);
         int refreshes = 0;
         boolean heard = heardAt != Long.MIN_VALUE && now - heardAt <= HOLD_NANOS;
         int n = 0;
@@ -347,6 +353,22 @@ public final class SyncReceiver {
 
     public long gaps() {
         return gaps;
+    }
+
+    private void updateRate(long now) {
+        if (rateAt == Long.MIN_VALUE) {
+            rateAt = now;
+            rateBase = applied;
+        } else if (now - rateAt >= NS) {
+            appliedPerSecond = (applied - rateBase) * NS / (now - rateAt);
+            rateAt = now;
+            rateBase = applied;
+        }
+    }
+
+    /** Changes applied a second, measured over the last whole second between calls (0 before that). */
+    public long appliedPerSecond() {
+        return appliedPerSecond;
     }
 
     /** Direct mode: kernel entries refreshed by {@link #expire} so far. */

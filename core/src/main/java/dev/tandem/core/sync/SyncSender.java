@@ -68,7 +68,8 @@ public final class SyncSender {
     }
 
     /** Figures for one peer (`tandem status`). */
-    public record PeerStats(String peer, boolean connected, boolean inBulk, long entriesSent, long batchesAcked,
+    public record PeerStats(String peer, boolean connected, boolean inBulk, long entriesSent, long entriesPerSecond,
+                            long batchesAcked,
                             long queueBatches, long lagNanos, long resends, long lastBulkAt, long lastBulkEntries,
                             Lag lag) {}
 
@@ -93,6 +94,10 @@ public final class SyncSender {
         long lagNanos;
         long lastBulkAt = Long.MIN_VALUE;
         long lastBulkEntries;
+        // entries sent a second, over the last whole second of ticks
+        long rateAt = Long.MIN_VALUE;
+        long rateBase;
+        long perSecond;
         final LagSamples lags = new LagSamples(LAG_SAMPLES);
 
         Peer(String name) {
@@ -159,6 +164,16 @@ public final class SyncSender {
 
     /** Time passed: send a batch whose first change waited long enough, or a keepalive. */
     public List<Out> tick(long now) {
+        for (Peer p : peers.values()) {
+            if (p.rateAt == Long.MIN_VALUE) {
+                p.rateAt = now;
+                p.rateBase = p.entriesSent;
+            } else if (now - p.rateAt >= NS) {
+                p.perSecond = (p.entriesSent - p.rateBase) * NS / (now - p.rateAt);
+                p.rateAt = now;
+                p.rateBase = p.entriesSent;
+            }
+        }
         if (!pending.isEmpty() && now - firstPendingAt >= config.flushDelayNanos()) {
             flush(now);
         } else if (pending.isEmpty() && lastBatchAt != Long.MIN_VALUE && now - lastBatchAt >= KEEPALIVE_NANOS
@@ -356,7 +371,7 @@ public final class SyncSender {
     public List<PeerStats> stats() {
         List<PeerStats> l = new ArrayList<>();
         for (Peer p : peers.values()) {
-            l.add(new PeerStats(p.name, p.connected, p.dumping || p.awaitingResume, p.entriesSent, p.ackedSeq,
+            l.add(new PeerStats(p.name, p.connected, p.dumping || p.awaitingResume, p.entriesSent, p.perSecond, p.ackedSeq,
                     Math.max(0, seq - p.ackedSeq), p.lagNanos, p.resends, p.lastBulkAt, p.lastBulkEntries, lag(p)));
         }
         return l;

@@ -51,4 +51,31 @@ class SyncSenderLagTest {
         out = s.received(5 * MS, "fw2", new SyncMessage.Resume(7, 2, true));
         assertThat(out).hasSize(1).first().isInstanceOf(SyncSender.Out.Dump.class);
     }
+
+    @Test
+    void entriesPerSecondCountWhatWasSentOverTheLastWholeSecond() {
+        SyncSender s = new SyncSender(new SyncSender.Config(1, 60_000, MS, 4096, 0, 1000), 7);
+        s.connected(0, "fw2");
+        s.received(0, "fw2", new SyncMessage.Resume(-1, 0, false));
+        s.bulk(0, "fw2", List.of());
+        s.tick(0);
+        for (int i = 0; i < 300; i++) { // 300 in the first second
+            s.change(i * MS, SessionChange.upsert(new byte[]{(byte) i, (byte) (i >> 8)}, new byte[]{1}, 60));
+        }
+        assertThat(s.stats().getFirst().entriesPerSecond()).as("no whole second yet").isZero();
+        s.tick(1000 * MS);
+        assertThat(s.stats().getFirst().entriesPerSecond()).isEqualTo(300);
+        s.tick(2500 * MS);
+        assertThat(s.stats().getFirst().entriesPerSecond()).as("a quiet 1.5 s").isZero();
+
+        SyncReceiver r = new SyncReceiver(1000);
+        r.received(0, new SyncMessage.BulkBegin(7));
+        r.received(0, new SyncMessage.BulkEnd(7, 0, 0));
+        for (int i = 1; i <= 50; i++) {
+            r.received(i * 10 * MS, new SyncMessage.Batch(7, i, false,
+                    List.of(SessionChange.upsert(new byte[]{(byte) i}, new byte[]{1}, 60))));
+        }
+        r.expire(1000 * MS);
+        assertThat(r.appliedPerSecond()).isEqualTo(50);
+    }
 }

@@ -965,24 +965,50 @@ public final class SessionSync implements AutoCloseable {
         return line;
     }
 
+    private volatile List<SyncSender.PeerStats> lastPeerStats = List.of();
+
+    /**
+     * The sender's figures per peer, taken on the sync loop (the sender's owner: it is not thread-safe); the
+     * last ones taken when the loop is busy for over a second (a bulk's dump).
+     */
+    private List<SyncSender.PeerStats> peerStats() {
+        if (!active || sender == null) {
+            return List.of();
+        }
+        java.util.concurrent.CompletableFuture<List<SyncSender.PeerStats>> f = new java.util.concurrent.CompletableFuture<>();
+        if (tasks.offer(() -> f.complete(sender == null ? List.of() : sender.stats()))) {
+            try {
+                lastPeerStats = f.get(1, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                // the last ones
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return lastPeerStats;
+    }
+
     /** Lines for `tandem status`. */
     public List<String> describe() {
         List<String> l = new ArrayList<>();
-        SyncSender snd = sender;
-        if (active && snd != null) {
-            for (SyncSender.PeerStats p : snd.stats()) {
+        if (active && sender != null) {
+            long now = System.nanoTime();
+            for (SyncSender.PeerStats p : peerStats()) {
                 l.add("sessions to " + p.peer() + ": " + (p.connected() ? (p.inBulk() ? "BULK_SYNC" : "streaming") : "not connected")
-                        + ", " + p.entriesSent() + " entries sent, lag " + p.lagNanos() / 1000 + " µs (p50 "
+                        + ", " + p.entriesSent() + " entries sent (" + p.entriesPerSecond() + "/s), lag "
+                        + p.lagNanos() / 1000 + " µs (p50 "
                         + p.lag().p50Nanos() / 1000 + " µs, p99 " + p.lag().p99Nanos() / 1000 + " µs, max "
                         + p.lag().maxNanos() / 1000 + " µs over the last " + p.lag().samples() + " batches), queue "
                         + p.queueBatches() + " batches, resends " + p.resends() + ", last bulk "
-                        + (p.lastBulkAt() == Long.MIN_VALUE ? "never" : p.lastBulkEntries() + " entries"));
+                        + (p.lastBulkAt() == Long.MIN_VALUE ? "never" : p.lastBulkEntries() + " entries "
+                                + (now - p.lastBulkAt()) / 1_000_000_000L + " s ago"));
             }
             l.add("conntrack events read " + events.get() + ", overruns " + overruns.get() + ", queue drops " + queueDrops.get());
         } else {
             synchronized (receiverLock) {
                 l.add("sessions cached: " + receiver.size() + " (" + receiver.state() + "), batches applied up to "
-                        + receiver.lastSeq() + ", changes applied " + receiver.applied() + ", gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped()
+                        + receiver.lastSeq() + ", changes applied " + receiver.applied() + " ("
+                        + receiver.appliedPerSecond() + "/s), gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped()
                         + (kernelWriter != null ? ", kernel entries refreshed " + receiver.refreshed() : ""));
             }
         }
@@ -1010,9 +1036,8 @@ public final class SessionSync implements AutoCloseable {
             m.put("kernel_deleted", kernelWriter.deleted());
             m.put("kernel_failed", kernelWriter.failed());
         }
-        SyncSender snd = sender;
-        if (active && snd != null) {
-            for (SyncSender.PeerStats p : snd.stats()) {
+        if (active && sender != null) {
+            for (SyncSender.PeerStats p : peerStats()) {
                 m.put("sent." + p.peer(), p.entriesSent());
                 m.put("lag_us." + p.peer(), p.lagNanos() / 1000);
                 m.put("queue." + p.peer(), p.queueBatches());

@@ -72,6 +72,11 @@ class SessionSyncIT {
             dev.tandem.node.it.Netns.await("fw2 caches the flows", Duration.ofSeconds(10),
                     () -> status("fw2").matches("(?s).*sessions cached: (2[2-9][0-9]|[3-9][0-9][0-9]).*"));
             Cmd.sleep(4_000 + 10_000 + 1_000); // their timeout, a sweep of fw2's cache (every 10 s), a margin
+            // the figures per peer (issue 5): entries and entries a second, lag, queue, resends, last bulk
+            assertThat(status("fw1")).containsPattern("sessions to fw2: streaming, \\d+ entries sent \\(\\d+/s\\), lag \\d+ µs "
+                    + "\\(p50 \\d+ µs, p99 \\d+ µs, max \\d+ µs over the last \\d+ batches\\), queue \\d+ batches, resends \\d+, "
+                    + "last bulk \\d+ entries \\d+ s ago");
+            assertThat(status("fw2")).containsPattern("changes applied \\d+ \\(\\d+/s\\)");
             assertThat(status("fw2")).as("fw2 still caches the flows, unchanged for longer than their timeout")
                     .matches("(?s).*sessions cached: (2[2-9][0-9]|[3-9][0-9][0-9]) \\(SYNCED\\).*");
             lab.resetNoSessionDrops("fw2");
