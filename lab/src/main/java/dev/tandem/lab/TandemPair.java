@@ -13,8 +13,16 @@ public final class TandemPair extends ProcessPair {
      */
     public static final List<String> NODE_JVM = List.of("-XX:+UseZGC", "-Xms64m", "-Xmx1g", "-ea");
 
+    private final java.util.Map<String, List<String>> extraJvm = new java.util.HashMap<>();
+
     public TandemPair(LabTopology lab) {
         super(lab);
+    }
+
+    /** JVM options for fw's daemon from its next start on (after nodeJvm()), e.g. a -D a test needs. */
+    public TandemPair jvmOptions(String fw, String... options) {
+        extraJvm.put(fw, List.of(options));
+        return this;
     }
 
     @Override
@@ -29,7 +37,9 @@ public final class TandemPair extends ProcessPair {
 
     @Override
     protected Process launch(String fw) {
-        return JavaProcess.start(JavaProcess.command(lab.ns(fw), MAIN, nodeJvm(),
+        List<String> jvm = new java.util.ArrayList<>(nodeJvm());
+        jvm.addAll(extraJvm.getOrDefault(fw, List.of()));
+        return JavaProcess.start(JavaProcess.command(lab.ns(fw), MAIN, jvm,
                 List.of("run", "-c", lab.configFile(fw).toString(), "--node", fw)), logFile(fw));
     }
 

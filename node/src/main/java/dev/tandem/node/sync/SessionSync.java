@@ -53,6 +53,12 @@ import javax.net.ssl.SSLSocket;
  */
 public final class SessionSync implements AutoCloseable {
     private static final int QUEUE = 200_000;
+    /**
+     * Conntrack changes waiting between the event reader and the sync loop; beyond, they are dropped and
+     * the peers resynced. The system property tandem.sessions.change_queue sets it smaller, for the lab test
+     * that overflows it (a real producer needs a passive slower than the table changes for seconds).
+     */
+    static final int CHANGE_QUEUE = Math.max(16, Math.min(QUEUE, Integer.getInteger("tandem.sessions.change_queue", QUEUE)));
     private static final int CONNECT_TIMEOUT_MS = 1000;
     private static final int SENDER_START_DELAY_MS = 500;
     /**
@@ -203,7 +209,7 @@ public final class SessionSync implements AutoCloseable {
                 }
                 if (changesLost) {
                     changesLost = false;
-                    resync("conntrack changes were dropped at the full queue (" + QUEUE + " changes: the peers "
+                    resync("conntrack changes were dropped at the full queue (" + CHANGE_QUEUE + " changes: the peers "
                             + "acknowledge slower than the table changes)");
                 } else if (resyncPendingWhy != null && now - lastOverrunBulk >= 1_000_000_000L) {
                     resync(resyncPendingWhy);
@@ -359,7 +365,7 @@ public final class SessionSync implements AutoCloseable {
     }
 
     private void enqueue(SessionChange c) {
-        if (changesQueued.incrementAndGet() > QUEUE) {
+        if (changesQueued.incrementAndGet() > CHANGE_QUEUE) {
             changesQueued.decrementAndGet();
             queueDrops.incrementAndGet();
             // the peers' copies now miss a change, as after a receive buffer overrun: the sync loop resyncs them

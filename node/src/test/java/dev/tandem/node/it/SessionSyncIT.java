@@ -170,6 +170,39 @@ class SessionSyncIT {
         }
     }
 
+    /**
+     * Changes dropped between fw1's event reader and its sync loop (the queue full: here made 64 long so that a
+     * burst of 20,000 new sessions overflows it) are lost to fw2 like an overrun's, and resynced like one: fw2
+     * ends up with every session. (Before, the drops were only counted and fw2 missed those sessions.)
+     */
+    @Test
+    void changesDroppedAtTheFullQueueAreResynced() throws Exception {
+        FailoverScenario.reset(lab);
+        lab.writeConfig(LabConfig.of("default"));
+        int n = 20_000;
+        try (TandemPair pair = new TandemPair(lab).jvmOptions("fw1", "-Dtandem.sessions.change_queue=64")) {
+            startPair(pair, true);
+            dev.tandem.linux.ConntrackSocket.BatchResult made = dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
+                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
+                    return ct.create(dev.tandem.lab.SyntheticSessions.range(0, n, 600));
+                }
+            });
+            assertThat(made.failures()).isEmpty();
+            dev.tandem.node.it.Netns.await("fw2 caches the 20,000 sessions", Duration.ofSeconds(30),
+                    () -> status("fw2").matches("(?s).*sessions cached: 2[0-9]{4} \\(SYNCED\\).*"),
+                    () -> status("fw2") + "\n" + status("fw1"));
+            assertThat(status("fw1")).as("the queue overflowed").containsPattern("queue drops [1-9]");
+            assertThat(pair.log("fw1")).contains("conntrack changes were dropped at the full queue (64 changes");
+        } finally {
+            dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
+                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
+                    ct.flush();
+                }
+                return null;
+            });
+        }
+    }
+
     @Test
     void withoutSessionSyncTheSameCrashBreaksTheConnections() throws Exception {
         FailoverScenario.reset(lab);
