@@ -13,10 +13,11 @@ import java.nio.file.Path;
  * @param sessionMode cluster.sessions.mode: cache (the default) or direct
  * @param advertMs timers.advert_interval_ms over the profile's (0: the profile's own)
  * @param sessionLocal cluster.sessions.local: also sync the firewalls' own traffic on the virtual addresses
+ * @param sessionMaxEntries cluster.sessions.max_entries (0: the default)
  */
 public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, boolean accept, boolean links,
                         boolean monitors, long holdDownMs, boolean sessions, String sessionMode, int advertMs,
-                        boolean sessionLocal) {
+                        boolean sessionLocal, int sessionMaxEntries) {
 
     public LabConfig {
         if (!profile.equals("default") && !profile.equals("aggressive")) {
@@ -31,50 +32,56 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
     }
 
     public static LabConfig of(String profile) {
-        return new LabConfig(profile, false, 1000, true, true, true, 3000, true, "cache", 0, false);
+        return new LabConfig(profile, false, 1000, true, true, true, 3000, true, "cache", 0, false, 0);
     }
 
     public LabConfig withPreempt(boolean on, long holdMs) {
-        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal);
+        return new LabConfig(profile, on, holdMs, accept, links, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal, sessionMaxEntries);
     }
 
     /** VRRP accept mode: false makes the active drop packets addressed to the VIPs. */
     public LabConfig withAccept(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal);
+        return new LabConfig(profile, preempt, preemptionHoldMs, on, links, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal, sessionMaxEntries);
     }
 
     /** Control link (10.10.3.0/30) and backup link over the data link (10.10.4.0/30): on by default. */
     public LabConfig withLinks(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, on, monitors, holdDownMs, sessions, sessionMode, advertMs, sessionLocal, sessionMaxEntries);
     }
 
     public LabConfig withMonitors(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions, sessionMode, advertMs, sessionLocal);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, on, holdDownMs, sessions, sessionMode, advertMs, sessionLocal, sessionMaxEntries);
     }
 
     public LabConfig withHoldDownMs(long ms) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions, sessionMode, advertMs, sessionLocal);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, ms, sessions, sessionMode, advertMs, sessionLocal, sessionMaxEntries);
     }
 
     /** Session sync over the data link (10.10.4.0/30): on by default. */
     public LabConfig withSessions(boolean on) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on, sessionMode, advertMs, sessionLocal);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, on, sessionMode, advertMs, sessionLocal, sessionMaxEntries);
     }
 
     /** cluster.sessions.mode: cache or direct. */
     public LabConfig withSessionMode(String mode) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, mode, advertMs, sessionLocal);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, mode, advertMs, sessionLocal, sessionMaxEntries);
     }
 
     /** cluster.sessions.local: also sync the firewalls' own traffic on the virtual addresses. */
     public LabConfig withSessionLocal(boolean on) {
         return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, sessionMode,
-                advertMs, on);
+                advertMs, on, sessionMaxEntries);
+    }
+
+    /** cluster.sessions.max_entries (the passive's cache). */
+    public LabConfig withSessionMaxEntries(int n) {
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, sessionMode,
+                advertMs, sessionLocal, n);
     }
 
     /** The profile's advert interval, or the one given over it. */
     public LabConfig withAdvertMs(int ms) {
-        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, sessionMode, ms, sessionLocal);
+        return new LabConfig(profile, preempt, preemptionHoldMs, accept, links, monitors, holdDownMs, sessions, sessionMode, ms, sessionLocal, sessionMaxEntries);
     }
 
     public int advertIntervalMs() {
@@ -112,7 +119,7 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   timers: {%spreemption_hold_ms: %d, monitor_fail_hold_down_ms: %d}
                   run_dir: %s
                   security: {mode: tls, pki_dir: %s/pki}
-                  sessions: {enabled: %s, mode: %s, local: %s}
+                  sessions: {enabled: %s, mode: %s, local: %s%s}
                   config_sync: {enabled: %s, ruleset: %s/ruleset.nft}
                 virtual_groups:
                   - name: vg1
@@ -127,7 +134,8 @@ public record LabConfig(String profile, boolean preempt, long preemptionHoldMs, 
                   fw1: {role: primary, priority: 250, interfaces: {lan: lan0, wan: wan0}%s%s}
                   fw2: {role: secondary, priority: 200, interfaces: {lan: lan0, wan: wan0}%s%s}
                 """.formatted(profile, preempt, accept, advertMs == 0 ? "" : "advert_interval_ms: " + advertMs + ", ",
-                        preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, sessionMode, sessionLocal, links, runDir,
+                        preemptionHoldMs, holdDownMs, runDir, runDir, sessions && links, sessionMode, sessionLocal,
+                        sessionMaxEntries == 0 ? "" : ", max_entries: " + sessionMaxEntries, links, runDir,
                 runDir, monitorsYaml,
                 links ? ", control: 10.10.3.1, backup: 10.10.4.1, data: 10.10.4.1" : "", (monitors ? ", path_sources: {server: 10.10.2.1}" : "")
                         + management(apiPort1, hostNetns),

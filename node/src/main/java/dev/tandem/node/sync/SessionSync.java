@@ -227,6 +227,9 @@ public final class SessionSync implements AutoCloseable {
         }
     }
 
+    private long droppedReported;
+    private long droppedReportedAt = Long.MIN_VALUE;
+
     /** How often the cache is swept for ended sessions (and, direct mode, kernel entries refreshed). */
     private static final long SWEEP_CACHE_NS = 10_000_000_000L;
     private static final long SWEEP_DIRECT_NS = 2_000_000_000L;
@@ -244,11 +247,15 @@ public final class SessionSync implements AutoCloseable {
         boolean wasComplete;
         boolean complete;
         int ended;
+        long dropped;
+        int size;
         if (kernelWriter == null) {
             synchronized (receiverLock) {
                 wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
                 ended = receiver.expire(now);
                 complete = receiver.state() == SyncReceiver.State.SYNCED;
+                dropped = receiver.dropped();
+                size = receiver.size();
                 noteReceiver();
             }
         } else {
@@ -260,6 +267,8 @@ public final class SessionSync implements AutoCloseable {
                     ended = receiver.expire(now, REFRESH_PER_SWEEP);
                     complete = receiver.state() == SyncReceiver.State.SYNCED;
                     writes = receiver.takeKernelWrites();
+                    dropped = receiver.dropped();
+                    size = receiver.size();
                     noteReceiver();
                 }
                 if (active) {
@@ -270,6 +279,14 @@ public final class SessionSync implements AutoCloseable {
             } finally {
                 kernelLock.unlock();
             }
+        }
+        if (dropped > droppedReported && (droppedReportedAt == Long.MIN_VALUE || now - droppedReportedAt >= 60_000_000_000L)) {
+            // the sessions the cache had no room for break at a takeover: say so, at most once a minute
+            log.accept("WARNING", s.self() + " session sync: the cache is full (" + size + " of " + s.maxEntries()
+                    + " sessions): " + (dropped - droppedReported) + " sessions were not kept since the last warning ("
+                    + dropped + " in all) and would break at a takeover; raise cluster.sessions.max_entries");
+            droppedReported = dropped;
+            droppedReportedAt = now;
         }
         if (wasComplete && !complete && !active) {
             log.accept("WARNING", s.self() + " session sync: " + ended + " cached sessions ended their timeout while the "

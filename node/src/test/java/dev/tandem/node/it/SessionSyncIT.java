@@ -203,6 +203,38 @@ class SessionSyncIT {
         }
     }
 
+    /** A cache too small for the table keeps what fits, counts the rest and says so in a WARNING event. */
+    @Test
+    void aFullCacheSaysWhatItCouldNotKeep() throws Exception {
+        FailoverScenario.reset(lab);
+        lab.writeConfig(LabConfig.of("default").withSessionMaxEntries(1000));
+        try (TandemPair pair = new TandemPair(lab)) {
+            startPair(pair, true);
+            dev.tandem.linux.ConntrackSocket.BatchResult made = dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
+                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
+                    return ct.create(dev.tandem.lab.SyntheticSessions.range(0, 1500, 600));
+                }
+            });
+            assertThat(made.failures()).isEmpty();
+            // the cache is swept every 10 s (cache mode): the warning comes with the first sweep after the drops
+            dev.tandem.node.it.Netns.await("fw2 warns that its cache is full", Duration.ofSeconds(15),
+                    () -> pair.log("fw2").contains("session sync: the cache is full (1000 of 1000 sessions)"),
+                    () -> status("fw2"));
+            assertThat(pair.log("fw2")).containsPattern("WARNING fw2 session sync: the cache is full \\(1000 of 1000 sessions\\): "
+                    + "5[0-9][0-9] sessions were not kept since the last warning \\(5[0-9][0-9] in all\\) and would break at a "
+                    + "takeover; raise cluster.sessions.max_entries");
+            assertThat(status("fw2")).contains("\"cached\":1000,\"cache_dropped\":5");
+        } finally {
+            lab.writeConfig(LabConfig.of("default"));
+            dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
+                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
+                    ct.flush();
+                }
+                return null;
+            });
+        }
+    }
+
     @Test
     void withoutSessionSyncTheSameCrashBreaksTheConnections() throws Exception {
         FailoverScenario.reset(lab);
