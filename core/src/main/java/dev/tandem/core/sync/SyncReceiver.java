@@ -35,6 +35,10 @@ import java.util.Map;
  */
 public final class SyncReceiver {
     private static final long NS = 1_000_000_000L;
+    /** Sessions with a timeout up to this are candidates for eviction when the cache is full. */
+    static final int SHORT_LIVED_SECONDS = 300;
+    /** Candidates looked at for one eviction (the rest wait for the next). */
+    static final int EVICTION_TRIES = 64;
     /** The active counts as heard this long after its last message (5 of the sender's keepalives). */
     public static final long HOLD_NANOS = 5 * NS;
     /** Direct mode: a kernel entry ending within this (or a third of its timeout) is refreshed. */
@@ -78,6 +82,10 @@ public final class SyncReceiver {
     private long applied;
     private long gaps;
     private long refreshed;
+    private long evicted;
+    // keys of sessions that became short-lived (added so, or changed to a short timeout), oldest first; may
+    // hold keys since gone or changed (checked when used), bounded by the cache's size: eviction candidates
+    private final java.util.ArrayDeque<SessionKey> shortLived = new java.util.ArrayDeque<>();
     // changes applied a second, over the last whole second of calls
     private long rateAt = Long.MIN_VALUE;
     private long rateBase;
@@ -228,16 +236,50 @@ public final class SyncReceiver {
             return true;
         }
         Cached old = m.get(k);
-        if (m.size() >= maxEntries && old == null) {
+        if (m.size() >= maxEntries && old == null && !evictShorterLived(m, c.timeoutSeconds())) {
             dropped++; // bounded: a table larger than the cache loses its newest sessions, counted
             return false;
         }
         m.put(k, new Cached(c.value(), now, c.timeoutSeconds(), now));
+        if (c.timeoutSeconds() <= SHORT_LIVED_SECONDS && (old == null || old.timeoutSeconds > SHORT_LIVED_SECONDS)) {
+            // (once when it becomes short-lived, not at every change: a key object each)
+            if (shortLived.size() >= maxEntries) {
+                shortLived.pollFirst(); // bounded: the oldest candidate goes
+            }
+            shortLived.addLast(k);
+        }
         if (record) {
             record(k, old == null || kernelUnknown ? KernelWrite.Kind.CREATE : KernelWrite.Kind.UPDATE, c.value());
         }
         applied++;
         return true;
+    }
+
+    /**
+     * A full map makes room for a session whose timeout is timeoutSeconds by evicting one with a shorter
+     * timeout (a TIME_WAIT, an unanswered UDP flow, a half-open TCP: nearer their end, or of less worth at
+     * a takeover than an established connection), looked for among the short-lived sessions, oldest first,
+     * at most {@link #EVICTION_TRIES}. False: none found (the newcomer is dropped).
+     */
+    private boolean evictShorterLived(Map<SessionKey, Cached> m, int timeoutSeconds) {
+        for (int i = 0; i < EVICTION_TRIES && !shortLived.isEmpty(); i++) {
+            SessionKey k = shortLived.pollFirst();
+            Cached c = m.get(k);
+            if (c == null || c.timeoutSeconds > SHORT_LIVED_SECONDS) {
+                continue; // gone, or lives longer now (added again when it becomes short-lived again)
+            }
+            if (c.timeoutSeconds >= timeoutSeconds) {
+                shortLived.addLast(k); // not shorter than the newcomer: a candidate for a longer-lived one
+                continue;
+            }
+            m.remove(k);
+            evicted++;
+            if (direct) {
+                record(k, KernelWrite.Kind.DELETE, c.value()); // the kernel holds what the cache holds
+            }
+            return true;
+        }
+        return false;
     }
 
     /** A completed bulk replaces old; its sessions were written as they came: delete what it no longer has. */
@@ -369,6 +411,11 @@ public final class SyncReceiver {
     /** Changes applied a second, measured over the last whole second between calls (0 before that). */
     public long appliedPerSecond() {
         return appliedPerSecond;
+    }
+
+    /** Sessions evicted from a full cache for a longer-lived one, so far. */
+    public long evicted() {
+        return evicted;
     }
 
     /** Direct mode: kernel entries refreshed by {@link #expire} so far. */

@@ -116,4 +116,35 @@ class SessionLifetimeTest {
         s.disconnected(8 * S, "fw2");
         assertThat(s.tick(20 * S)).as("no peer follows the stream").isEmpty();
     }
+
+    @Test
+    void aFullCacheEvictsAShorterLivedSessionForALongerLivedOne() {
+        SyncReceiver r = synced(new SyncReceiver(3), 0, up("est1", 432_000), up("timewait", 120), up("udp", 30));
+        r.received(S, new SyncMessage.Batch(EPOCH, 1, false, List.of(up("est2", 432_000))));
+        assertThat(keys(r)).as("the oldest short-lived one went").containsExactlyInAnyOrder("est1", "udp", "est2");
+        r.received(2 * S, new SyncMessage.Batch(EPOCH, 2, false, List.of(up("udp2", 30))));
+        assertThat(keys(r)).as("no shorter one for a 30 s newcomer: it is dropped").containsExactlyInAnyOrder("est1", "udp", "est2");
+        r.received(3 * S, new SyncMessage.Batch(EPOCH, 3, false, List.of(up("est3", 432_000))));
+        assertThat(keys(r)).containsExactlyInAnyOrder("est1", "est2", "est3");
+        r.received(4 * S, new SyncMessage.Batch(EPOCH, 4, false, List.of(up("est4", 432_000))));
+        assertThat(keys(r)).as("only long-lived ones left: the newcomer is dropped").containsExactlyInAnyOrder("est1", "est2", "est3");
+        assertThat(r.evicted()).isEqualTo(2);
+        assertThat(r.dropped()).isEqualTo(2);
+    }
+
+    @Test
+    void aSessionThatBecomesShortLivedIsACandidateAndDirectModeDeletesTheEvictedFromTheKernel() {
+        SyncReceiver r = synced(SyncReceiver.direct(2), 0, up("a", 432_000), up("b", 432_000));
+        r.takeKernelWrites();
+        r.received(S, new SyncMessage.Batch(EPOCH, 1, false, List.of(up("b", 120)))); // b closes: TIME_WAIT
+        r.takeKernelWrites();
+        r.received(2 * S, new SyncMessage.Batch(EPOCH, 2, false, List.of(up("c", 432_000))));
+        assertThat(keys(r)).containsExactlyInAnyOrder("a", "c");
+        assertThat(r.takeKernelWrites()).extracting(w -> w.kind() + ":" + new String(w.key(), StandardCharsets.UTF_8))
+                .containsExactlyInAnyOrder("DELETE:b", "CREATE:c");
+    }
+
+    private static List<String> keys(SyncReceiver r) {
+        return r.snapshot().keySet().stream().map(k -> new String(k.bytes(), StandardCharsets.UTF_8)).toList();
+    }
 }

@@ -43,12 +43,21 @@ class SessionSyncSimTest {
      * entry is never touched, and once quiet the kernel (without it) equals the table.
      */
     static String run(long seed, boolean direct) {
+        return run(seed, direct, 1_000_000);
+    }
+
+    /**
+     * cacheSize below the table's size (~15,000 sessions at the end): the cache is full all along and evicts
+     * shorter-lived sessions for longer-lived ones; then once quiet every cached session has the table's value
+     * (a subset of it), and in direct mode the kernel still equals the cache.
+     */
+    static String run(long seed, boolean direct, int cacheSize) {
         SplittableRandom r = new SplittableRandom(seed);
         SyncSender.Config cfg = new SyncSender.Config(1 + r.nextInt(64), 2000, r.nextLong(0, 3 * MS),
                 1 + r.nextInt(40), r.nextBoolean() ? 0 : 20_000, 5000,
                 r.nextBoolean() ? Long.MAX_VALUE : r.nextLong(1, 20_000)); // resend window also bounded in bytes
         SyncSender s = new SyncSender(cfg, 1000 + seed);
-        SyncReceiver rc = direct ? SyncReceiver.direct(1_000_000) : new SyncReceiver(1_000_000);
+        SyncReceiver rc = direct ? SyncReceiver.direct(cacheSize) : new SyncReceiver(cacheSize);
         Map<SessionKey, byte[]> kernel = new HashMap<>();
         java.util.Set<SessionKey> stale = new java.util.HashSet<>();
         SessionKey own = new SessionKey("own entry".getBytes());
@@ -189,6 +198,14 @@ class SessionSyncSimTest {
         if (rc.state() != SyncReceiver.State.SYNCED) {
             return "seed " + seed + ": receiver not SYNCED at the end";
         }
+        if (cacheSize < 1_000_000) {
+            for (Map.Entry<SessionKey, byte[]> e : got.entrySet()) {
+                if (!java.util.Arrays.equals(table.get(ByteBuffer.wrap(e.getKey().bytes())), e.getValue())) {
+                    return "seed " + seed + ": a cached session is not the table's (full cache of " + cacheSize + ")";
+                }
+            }
+            return got.size() <= cacheSize ? null : "seed " + seed + ": a cache of " + cacheSize + " holds " + got.size();
+        }
         if (got.size() != table.size()) {
             return "seed " + seed + ": cache has " + got.size() + " sessions, table " + table.size();
         }
@@ -231,6 +248,19 @@ class SessionSyncSimTest {
             }
         }
         assertThat(failures).as("replay one: -Dtandem.sync.seeds and run(seed, true)").isEmpty();
+    }
+
+    @Test
+    void aFullCacheHoldsOnlyTheTablesSessionsAndDirectModeKeepsTheKernelEqualToIt() {
+        long seeds = Long.getLong("tandem.sync.seeds", 10);
+        List<String> failures = new ArrayList<>();
+        for (long seed = 1; seed <= seeds; seed++) {
+            String f = run(seed, seed % 2 == 0, 200);
+            if (f != null) {
+                failures.add(f);
+            }
+        }
+        assertThat(failures).as("replay one: -Dtandem.sync.seeds and run(seed, seed % 2 == 0, 200)").isEmpty();
     }
 
     @Test

@@ -1032,6 +1032,7 @@ public final class SessionSync implements AutoCloseable {
                 l.add("sessions cached: " + receiver.size() + " (" + receiver.state() + "), batches applied up to "
                         + receiver.lastSeq() + ", changes applied " + receiver.applied() + " ("
                         + receiver.appliedPerSecond() + "/s), gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped()
+                        + ", evicted for longer-lived " + receiver.evicted()
                         + (kernelWriter != null ? ", kernel entries refreshed " + receiver.refreshed() : ""));
             }
         }
@@ -1080,7 +1081,7 @@ public final class SessionSync implements AutoCloseable {
         StringBuilder b = new StringBuilder("{\"state\":\"").append(state()).append("\",\"mode\":\"").append(mode())
                 .append('"');
         synchronized (receiverLock) {
-            b.append(",\"cached\":").append(receiver.size()).append(",\"cache_dropped\":").append(receiver.dropped())
+            b.append(",\"cached\":").append(receiver.size()).append(",\"cache_dropped\":").append(receiver.dropped()).append(",\"cache_evicted\":").append(receiver.evicted())
                     .append(",\"applied\":").append(receiver.applied());
         }
         if (kernelWriter != null) {
