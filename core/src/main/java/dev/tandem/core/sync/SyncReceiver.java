@@ -247,6 +247,7 @@ public final class SyncReceiver {
                 shortLived.pollFirst(); // bounded: the oldest candidate goes
             }
             shortLived.addLast(k);
+            assert shortLived.size() <= maxEntries;
         }
         if (record) {
             record(k, old == null || kernelUnknown ? KernelWrite.Kind.CREATE : KernelWrite.Kind.UPDATE, c.value());

@@ -103,9 +103,7 @@ class SessionLifetimeTest {
     void theSenderSendsAnEmptyBatchOnAStreamIdleForASecond() {
         SyncSender s = new SyncSender(new SyncSender.Config(1, 60_000, 1_000_000L, 16, 0, 1000), EPOCH);
         assertThat(s.tick(5 * S)).as("no peer: nothing").isEmpty();
-        s.connected(5 * S, "fw2");
-        s.received(5 * S, "fw2", new SyncMessage.Resume(-1, 0, false));
-        s.bulk(5 * S, "fw2", List.of());
+        SyncSenderLagTest.following(s, "fw2", 5 * S);
         assertThat(s.tick(5 * S + S / 2)).isEmpty();
         assertThat(s.nextDeadline()).isEqualTo(6 * S);
         assertThat(s.tick(6 * S)).containsExactly(

@@ -8,12 +8,17 @@ import org.junit.jupiter.api.Test;
 class SyncSenderLagTest {
     private static final long MS = 1_000_000L;
 
+    /** peer connects, resumes with nothing and gets an empty table: it follows the stream from now on. */
+    static void following(SyncSender s, String peer, long now) {
+        s.connected(now, peer);
+        s.received(now, peer, new SyncMessage.Resume(-1, 0, false));
+        s.bulk(now, peer, List.of());
+    }
+
     @Test
     void eachAckedBatchGivesOneSendToAckSample() {
         SyncSender s = new SyncSender(new SyncSender.Config(1, 60_000, MS, 16, 0, 1000), 7);
-        s.connected(0, "fw2");
-        s.received(0, "fw2", new SyncMessage.Resume(-1, 0, false));
-        s.bulk(0, "fw2", List.of());
+        following(s, "fw2", 0);
         assertThat(s.stats().getFirst().lag().samples()).isZero();
         assertThat(s.stats().getFirst().lag().p50Nanos()).isEqualTo(-1);
         for (int i = 0; i < 3; i++) { // batches 1..3 sent at 10, 11, 12 ms
@@ -34,9 +39,7 @@ class SyncSenderLagTest {
     void theResendWindowIsBoundedInBytesAndAResumeBeyondItGetsABulk() {
         // 100-byte values: a change is 7 + 1 + 100 = 108 bytes; a window of 300 bytes keeps 2 one-change batches
         SyncSender s = new SyncSender(new SyncSender.Config(1, 60_000, MS, 16, 0, 1000, 300), 7);
-        s.connected(0, "fw2");
-        s.received(0, "fw2", new SyncMessage.Resume(-1, 0, false));
-        s.bulk(0, "fw2", List.of());
+        following(s, "fw2", 0);
         for (int i = 0; i < 5; i++) {
             s.change(MS + i, SessionChange.upsert(new byte[]{(byte) i}, new byte[100], 60));
         }
@@ -55,9 +58,7 @@ class SyncSenderLagTest {
     @Test
     void entriesPerSecondCountWhatWasSentOverTheLastWholeSecond() {
         SyncSender s = new SyncSender(new SyncSender.Config(1, 60_000, MS, 4096, 0, 1000), 7);
-        s.connected(0, "fw2");
-        s.received(0, "fw2", new SyncMessage.Resume(-1, 0, false));
-        s.bulk(0, "fw2", List.of());
+        following(s, "fw2", 0);
         s.tick(0);
         for (int i = 0; i < 300; i++) { // 300 in the first second
             s.change(i * MS, SessionChange.upsert(new byte[]{(byte) i, (byte) (i >> 8)}, new byte[]{1}, 60));

@@ -48,6 +48,28 @@ class SessionSyncIT {
         }
     }
 
+    /** n idle synthetic SNAT sessions (600 s) created in fw1's kernel at once (its daemon syncs them as they come). */
+    private void createSessionsInFw1(int n) {
+        dev.tandem.linux.ConntrackSocket.BatchResult made = dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
+            try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
+                return ct.create(dev.tandem.lab.SyntheticSessions.range(0, n, 600));
+            }
+        });
+        assertThat(made.failures()).isEmpty();
+    }
+
+    /** Empties the conntrack table of each firewall's namespace (what a test left there). */
+    private void flushConntrack(String... fws) {
+        for (String fw : fws) {
+            dev.tandem.linux.Netns.callIn(lab.ns(fw), () -> {
+                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
+                    ct.flush();
+                }
+                return null;
+            });
+        }
+    }
+
     private void startPair(TandemPair pair, boolean sessions) {
         pair.start("fw1");
         dev.tandem.node.it.Netns.await("fw1 active", Duration.ofSeconds(15), () -> lab.active().equals("fw1"));
@@ -130,12 +152,7 @@ class SessionSyncIT {
         try (TandemPair pair = new TandemPair(lab)) {
             startPair(pair, true);
             int n = 60_000;
-            dev.tandem.linux.ConntrackSocket.BatchResult made = dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
-                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
-                    return ct.create(dev.tandem.lab.SyntheticSessions.range(0, n, 600));
-                }
-            });
-            assertThat(made.failures()).isEmpty();
+            createSessionsInFw1(n);
             dev.tandem.node.it.Netns.await("fw2 caches the 60,000 sessions", Duration.ofSeconds(30),
                     () -> status("fw2").matches("(?s).*sessions cached: 600[0-9][0-9].*"), () -> status("fw2"));
             LabFixture.awaitFw2ReadyToTakeOver(lab);
@@ -159,14 +176,7 @@ class SessionSyncIT {
                     .doesNotContain("ACTIVE -> PASSIVE");
         } finally {
             lab.writeConfig(LabConfig.of("default"));
-            for (String fw : new String[]{"fw1", "fw2"}) {
-                dev.tandem.linux.Netns.callIn(lab.ns(fw), () -> {
-                    try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
-                        ct.flush();
-                    }
-                    return null;
-                });
-            }
+            flushConntrack("fw1", "fw2");
         }
     }
 
@@ -182,24 +192,14 @@ class SessionSyncIT {
         int n = 20_000;
         try (TandemPair pair = new TandemPair(lab).jvmOptions("fw1", "-Dtandem.sessions.change_queue=64")) {
             startPair(pair, true);
-            dev.tandem.linux.ConntrackSocket.BatchResult made = dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
-                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
-                    return ct.create(dev.tandem.lab.SyntheticSessions.range(0, n, 600));
-                }
-            });
-            assertThat(made.failures()).isEmpty();
+            createSessionsInFw1(n);
             dev.tandem.node.it.Netns.await("fw2 caches the 20,000 sessions", Duration.ofSeconds(30),
                     () -> status("fw2").matches("(?s).*sessions cached: 2[0-9]{4} \\(SYNCED\\).*"),
                     () -> status("fw2") + "\n" + status("fw1"));
             assertThat(status("fw1")).as("the queue overflowed").containsPattern("queue drops [1-9]");
             assertThat(pair.log("fw1")).contains("conntrack changes were dropped at the full queue (64 changes");
         } finally {
-            dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
-                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
-                    ct.flush();
-                }
-                return null;
-            });
+            flushConntrack("fw1");
         }
     }
 
@@ -210,12 +210,7 @@ class SessionSyncIT {
         lab.writeConfig(LabConfig.of("default").withSessionMaxEntries(1000));
         try (TandemPair pair = new TandemPair(lab)) {
             startPair(pair, true);
-            dev.tandem.linux.ConntrackSocket.BatchResult made = dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
-                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
-                    return ct.create(dev.tandem.lab.SyntheticSessions.range(0, 1500, 600));
-                }
-            });
-            assertThat(made.failures()).isEmpty();
+            createSessionsInFw1(1500);
             // the cache is swept every 10 s (cache mode): the warning comes with the first sweep after the drops
             dev.tandem.node.it.Netns.await("fw2 warns that its cache is full", Duration.ofSeconds(15),
                     () -> pair.log("fw2").contains("session sync: the cache is full (1000 of 1000 sessions)"),
@@ -226,12 +221,7 @@ class SessionSyncIT {
             assertThat(status("fw2")).contains("\"cached\":1000,\"cache_dropped\":5");
         } finally {
             lab.writeConfig(LabConfig.of("default"));
-            dev.tandem.linux.Netns.callIn(lab.ns("fw1"), () -> {
-                try (dev.tandem.linux.ConntrackSocket ct = dev.tandem.linux.ConntrackSocket.open()) {
-                    ct.flush();
-                }
-                return null;
-            });
+            flushConntrack("fw1");
         }
     }
 
