@@ -251,6 +251,7 @@ public final class SessionSync implements AutoCloseable {
         int size;
         if (kernelWriter == null) {
             synchronized (receiverLock) {
+                catchUpRole();
                 wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
                 ended = receiver.expire(now);
                 complete = receiver.state() == SyncReceiver.State.SYNCED;
@@ -263,6 +264,7 @@ public final class SessionSync implements AutoCloseable {
             try {
                 List<SyncReceiver.KernelWrite> writes;
                 synchronized (receiverLock) {
+                    catchUpRole();
                     wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
                     ended = receiver.expire(now, REFRESH_PER_SWEEP);
                     complete = receiver.state() == SyncReceiver.State.SYNCED;
@@ -309,12 +311,18 @@ public final class SessionSync implements AutoCloseable {
             submit(this::stopSending);
             if (kernelWriter != null) {
                 // while active this node forwarded the synced flows: its kernel entries have live TCP
-                // windows and flows it saw alone; have the new active's bulk recreate every session
-                synchronized (receiverLock) {
-                    receiver.forgetKernel();
-                    noteReceiver();
-                }
-                reportState();
+                // windows and flows it saw alone; have the new active's bulk recreate every session. Handed
+                // off (this is the HA loop, and the receiver's lock may be held by a sweep for ms): whatever
+                // touches the receiver next does it first (catchUpRole), the sync loop at the latest
+                receiverState = SyncReceiver.State.BULK_SYNC;
+                forgetKernelPending = true;
+                submit(() -> {
+                    synchronized (receiverLock) {
+                        catchUpRole();
+                        noteReceiver();
+                    }
+                    reportState();
+                });
             }
             return;
         }
@@ -721,6 +729,7 @@ public final class SessionSync implements AutoCloseable {
             String p = peer;
             Conn c = new Conn(peer, sock, false);
             synchronized (receiverLock) {
+                catchUpRole();
                 c.out.write(SyncFrameCodec.encode(receiver.resume()));
             }
             c.out.flush();
@@ -729,6 +738,7 @@ public final class SessionSync implements AutoCloseable {
                 List<SyncMessage> replies = kernelWriter != null ? receiveDirect(m) : null;
                 if (replies == null) {
                     synchronized (receiverLock) {
+                        catchUpRole();
                         replies = receiver.received(System.nanoTime(), m);
                         noteReceiver();
                     }
@@ -764,6 +774,7 @@ public final class SessionSync implements AutoCloseable {
             List<SyncMessage> replies;
             List<SyncReceiver.KernelWrite> writes;
             synchronized (receiverLock) {
+                catchUpRole();
                 replies = receiver.received(System.nanoTime(), m);
                 writes = receiver.takeKernelWrites();
                 noteReceiver();
@@ -804,6 +815,7 @@ public final class SessionSync implements AutoCloseable {
         SyncReceiver.State st;
         long n;
         synchronized (receiverLock) {
+            catchUpRole();
             st = receiver.state();
             n = receiver.size();
         }
@@ -867,6 +879,18 @@ public final class SessionSync implements AutoCloseable {
     private volatile SyncReceiver.State receiverState = SyncReceiver.State.BULK_SYNC;
     private volatile int toCommit;
 
+    /** Direct mode: this node left ACTIVE and the receiver has not forgotten its kernel yet. */
+    private volatile boolean forgetKernelPending;
+
+    /** Inside receiverLock, before anything else reads or changes the receiver: what role(false) handed off. */
+    private void catchUpRole() {
+        assert Thread.holdsLock(receiverLock);
+        if (forgetKernelPending) {
+            forgetKernelPending = false;
+            receiver.forgetKernel();
+        }
+    }
+
     /** Inside receiverLock, after the receiver changed. */
     private void noteReceiver() {
         assert Thread.holdsLock(receiverLock);
@@ -883,6 +907,7 @@ public final class SessionSync implements AutoCloseable {
         List<byte[]> values;
         boolean complete;
         synchronized (receiverLock) {
+            catchUpRole();
             values = receiver.sessions();
             complete = receiver.state() == SyncReceiver.State.SYNCED;
         }
@@ -971,6 +996,7 @@ public final class SessionSync implements AutoCloseable {
         try {
             List<SyncReceiver.KernelWrite> writes;
             synchronized (receiverLock) {
+                catchUpRole();
                 writes = receiver.takeKernelWrites();
                 cached = receiver.size();
                 complete = receiver.state() == SyncReceiver.State.SYNCED;
