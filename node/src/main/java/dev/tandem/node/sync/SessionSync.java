@@ -1078,6 +1078,7 @@ public final class SessionSync implements AutoCloseable {
         synchronized (receiverLock) {
             m.put("cached", (long) receiver.size());
             m.put("cache_dropped", receiver.dropped());
+            m.put("cache_evicted", receiver.evicted());
         }
         m.put("events_read", events.get());
         m.put("overruns", overruns.get());

@@ -174,6 +174,7 @@ class DashboardLabIT {
                     .contains("tandem_heartbeat_path_up{node=\"fw2\",path=\"fw1/control\"} 1.0")
                     .contains("tandem_monitor_up{monitor=\"server\",node=\"fw2\"} 1.0")
                     .contains("tandem_sessions_events_read{node=\"fw2\"}")
+                    .contains("tandem_sessions_cache_evicted{node=\"fw2\"}")
                     .contains("tandem_config_version{node=\"fw2\"}")
                     .containsPattern("tandem_config_sync_state\\{node=\"fw2\",state=\"(IN_SYNC|SYNCING)\"} 1.0")
                     .containsPattern("tandem_adverts_sent_total\\{instance=\"vg1 lan0/IPv4\",node=\"fw2\"} [1-9]");
