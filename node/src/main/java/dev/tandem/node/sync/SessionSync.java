@@ -249,36 +249,29 @@ public final class SessionSync implements AutoCloseable {
         int ended;
         long dropped;
         int size;
-        if (kernelWriter == null) {
+        boolean direct = kernelWriter != null;
+        if (direct) {
+            kernelLock.lock(); // the refreshes are writes like a message's: in order with them
+        }
+        try {
+            List<SyncReceiver.KernelWrite> writes;
             synchronized (receiverLock) {
                 catchUpRole();
                 wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
-                ended = receiver.expire(now);
+                ended = receiver.expire(now, REFRESH_PER_SWEEP); // (refreshes only in direct mode)
                 complete = receiver.state() == SyncReceiver.State.SYNCED;
+                writes = receiver.takeKernelWrites();
                 dropped = receiver.dropped();
                 size = receiver.size();
                 noteReceiver();
             }
-        } else {
-            kernelLock.lock(); // the refreshes are writes like a message's: in order with them
-            try {
-                List<SyncReceiver.KernelWrite> writes;
-                synchronized (receiverLock) {
-                    catchUpRole();
-                    wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
-                    ended = receiver.expire(now, REFRESH_PER_SWEEP);
-                    complete = receiver.state() == SyncReceiver.State.SYNCED;
-                    writes = receiver.takeKernelWrites();
-                    dropped = receiver.dropped();
-                    size = receiver.size();
-                    noteReceiver();
-                }
-                if (active) {
-                    kernelWritesSkipped.addAndGet(writes.size());
-                } else {
-                    kernelWriter.write(writes);
-                }
-            } finally {
+            if (direct && active) {
+                kernelWritesSkipped.addAndGet(writes.size());
+            } else if (direct) {
+                kernelWriter.write(writes);
+            }
+        } finally {
+            if (direct) {
                 kernelLock.unlock();
             }
         }
@@ -1023,6 +1016,9 @@ public final class SessionSync implements AutoCloseable {
     private List<SyncSender.PeerStats> peerStats() {
         if (!active || sender == null) {
             return List.of();
+        }
+        if (Thread.currentThread() == loop) {
+            return sender.stats(); // on the owner already (waiting for a task of its own would only time out)
         }
         java.util.concurrent.CompletableFuture<List<SyncSender.PeerStats>> f = new java.util.concurrent.CompletableFuture<>();
         if (tasks.offer(() -> f.complete(sender == null ? List.of() : sender.stats()))) {
