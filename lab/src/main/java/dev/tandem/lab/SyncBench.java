@@ -30,8 +30,9 @@ public final class SyncBench {
      * @param warmup seconds the producer runs before the measured ones (those sessions then flushed and the
      *               replica settled): the daemons' JIT and the JDK's AES-GCM intrinsics compile during the first
      *               seconds of traffic, and a firewall's daemon runs for months
+     * @param mode   Tandem's cluster.sessions.mode: cache, or direct (fw2 also writes every change into its kernel)
      */
-    public record Options(String prefix, int rate, int seconds, int live, boolean vsConntrackd, int warmup) {}
+    public record Options(String prefix, int rate, int seconds, int live, boolean vsConntrackd, int warmup, String mode) {}
 
     /** What one implementation did. */
     public record Result(String impl, long created, long deleted, double produceSeconds, double producedPerSecond,
@@ -46,14 +47,15 @@ public final class SyncBench {
 
     public static List<Result> run(Options o, PrintStream out) {
         LabTopology lab = new LabTopology(o.prefix());
-        LabConfig cfg = LabConfig.of("default").withMonitors(false);
+        LabConfig cfg = LabConfig.of("default").withMonitors(false).withSessionMode(o.mode());
         boolean created = !lab.exists();
         lab.up(cfg);
         List<Result> results = new ArrayList<>();
         try {
             out.printf(Locale.ROOT, "sync bench: producer in fw1 creating %s synthetic SNAT TCP sessions for %d s after a "
-                            + "%d s warm-up, keeping %,d live (then deleting the oldest as fast as it creates)%s; monitors off%n",
+                            + "%d s warm-up, keeping %,d live (then deleting the oldest as fast as it creates); Tandem's session mode %s%s; monitors off%n",
                     o.rate() == 0 ? "as many" : String.format(Locale.ROOT, "%,d/s", o.rate()), o.seconds(), o.warmup(), o.live(),
+                    o.mode(),
                     o.vsConntrackd() ? "; against conntrackd (FTFW over UDP on the data link)" : "");
             if (o.vsConntrackd() && !ConntrackdPair.installed()) {
                 throw new LabException("--vs conntrackd: conntrackd is not installed (apt-get install conntrackd)");
@@ -93,8 +95,13 @@ public final class SyncBench {
             LongSupplier applied = () -> ControlClient.number(ControlClient.statusJson(lab, "fw2"), "changes applied (\\d+)");
             LongSupplier cached = () -> ControlClient.number(ControlClient.statusJson(lab, "fw2"), "sessions cached: (\\d+)");
             String[] before = new String[1];
-            Result r = measure("tandem", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached,
-                    () -> before[0] = ControlClient.statusJson(lab, "fw1"), out);
+            long[] fw2Kernel = {-1};
+            Result r = measure("tandem", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached, () -> {
+                before[0] = ControlClient.statusJson(lab, "fw1");
+                if (o.mode().equals("direct")) {
+                    fw2Kernel[0] = kernelCount(lab, "fw2");
+                }
+            }, out);
             String st = before[0]; // the lag of the measured traffic, not of the flush's burst of destroys
             long p50 = ControlClient.number(st, "p50 (\\d+) µs");
             long p99 = ControlClient.number(st, "p99 (\\d+) µs");
@@ -102,6 +109,10 @@ public final class SyncBench {
             int n = (int) ControlClient.number(st, "over the last (\\d+) batches");
             out.println("  fw1: " + syncLines(st));
             out.println("  fw2: " + syncLines(ControlClient.statusJson(lab, "fw2")));
+            if (fw2Kernel[0] >= 0) {
+                out.printf(Locale.ROOT, "  direct mode: fw2's kernel held %,d sessions at the end, fw1's %,d%s%n", fw2Kernel[0],
+                        r.kernelCount(), Math.abs(fw2Kernel[0] - r.kernelCount()) > 100 ? ": WARNING, they differ" : "");
+            }
             return new Result(r.impl(), r.created(), r.deleted(), r.produceSeconds(), r.producedPerSecond(), r.replicated(),
                     r.replicateSeconds(), r.replicatedPerSecond(), r.finalCached(), r.kernelCount(), r.catchUpMs(),
                     r.cpuActiveS(), r.cpuPassiveS(), r.usPerEventActive(), r.usPerEventPassive(), r.idleCpuActive(),
@@ -235,7 +246,7 @@ public final class SyncBench {
 
     /** The producer for o.warmup() seconds, then its sessions flushed and the replica back near empty (bounded). */
     private static void warmUp(String impl, ConntrackSocket ct, Options o, LongSupplier cached, PrintStream out) {
-        Producer w = new Producer(ct, new Options(o.prefix(), o.rate(), o.warmup(), o.live(), o.vsConntrackd(), 0));
+        Producer w = new Producer(ct, new Options(o.prefix(), o.rate(), o.warmup(), o.live(), o.vsConntrackd(), 0, o.mode()));
         w.run();
         if (w.failure != null) {
             throw new LabException("producer (warm-up): " + w.failure);
@@ -305,6 +316,15 @@ public final class SyncBench {
     }
 
     /** utime + stime of a process (all its threads) in seconds; 0 when unknown. */
+    /** Entries in a firewall's conntrack table. */
+    private static long kernelCount(LabTopology lab, String fw) {
+        long[] n = new long[1];
+        try (ConntrackSocket ct = Netns.callIn(lab.ns(fw), ConntrackSocket::open)) {
+            ct.dump(e -> n[0]++);
+        }
+        return n[0];
+    }
+
     static double cpuSeconds(long pid) {
         if (pid <= 0) {
             return 0;
@@ -331,8 +351,8 @@ public final class SyncBench {
     }
 
     static String json(Options o, List<Result> rs) {
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "{\"bench\":\"sync\",\"rate\":%d,\"seconds\":%d,\"live\":%d",
-                o.rate(), o.seconds(), o.live()));
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "{\"bench\":\"sync\",\"mode\":\"%s\",\"rate\":%d,\"seconds\":%d,\"live\":%d",
+                o.mode(), o.rate(), o.seconds(), o.live()));
         for (Result r : rs) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("events_produced", r.created() + r.deleted());
@@ -376,7 +396,7 @@ public final class SyncBench {
     /** The session sync lines of a status-json answer. */
     static String syncLines(String statusJson) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-                "\"((?:sessions to|conntrack events|sessions cached|last commit)[^\"]*)\"").matcher(statusJson);
+                "\"((?:sessions to|conntrack events|sessions cached|session sync mode direct|last commit)[^\"]*)\"").matcher(statusJson);
         List<String> l = new ArrayList<>();
         while (m.find()) {
             l.add(m.group(1));

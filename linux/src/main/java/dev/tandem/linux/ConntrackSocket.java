@@ -35,8 +35,15 @@ public final class ConntrackSocket implements AutoCloseable {
     /** Upper bound on the datagrams of one dump (a dump datagram holds up to ~100 entries). */
     private static final int MAX_DUMP_DATAGRAMS = 1 << 22;
 
-    /** One entry the kernel refused, with the errno it gave (EEXIST, ENOENT, EINVAL, EBUSY, ENOMEM...). */
-    public record Failure(ConntrackEntry entry, int errno) {
+    /**
+     * One entry the kernel refused, with the errno it gave (EEXIST, ENOENT, EINVAL, EBUSY, ENOMEM...);
+     * index: its item's position in the list the batch was given (-1 if not from one).
+     */
+    public record Failure(ConntrackEntry entry, int errno, int index) {
+        public Failure(ConntrackEntry entry, int errno) {
+            this(entry, errno, -1);
+        }
+
         public String reason() {
             return Errno.name(errno) + " (" + Errno.describe(errno) + ")";
         }
@@ -212,6 +219,16 @@ public final class ConntrackSocket implements AutoCloseable {
         return batch(ConntrackCodec.Request.CREATE, items, loader);
     }
 
+    /** Changes the entries the items stand for, as {@link #update(List)}, encoding each straight from the view. */
+    public <T> BatchResult update(List<T> items, EntryLoader<T> loader) {
+        return batch(ConntrackCodec.Request.UPDATE, items, loader);
+    }
+
+    /** Deletes the entries the items stand for, as {@link #delete(List)}, encoding each straight from the view. */
+    public <T> BatchResult delete(List<T> items, EntryLoader<T> loader) {
+        return batch(ConntrackCodec.Request.DELETE, items, loader);
+    }
+
     /** Changes existing entries (status, timeout, mark, TCP info); absent ones fail with ENOENT. */
     public BatchResult update(List<ConntrackEntry> entries) {
         return batch(ConntrackCodec.Request.UPDATE, entries, ENTRIES);
@@ -342,7 +359,7 @@ public final class ConntrackSocket implements AutoCloseable {
                     if (err != 0) {
                         ConntrackView v = new ConntrackView();
                         loader.load(items.get(idx), v); // it loaded when it was sent
-                        failures.add(new Failure(v.toEntry(), err));
+                        failures.add(new Failure(v.toEntry(), err, idx));
                     }
                     if (mseq == dg.lastSeq()) {
                         done[0] = true;

@@ -31,7 +31,10 @@ import java.util.Map;
  * the kernel. The kernel entry has its own timeout: while the active is heard, {@link #expire} records
  * an update for a session whose kernel entry would end within {@link #REFRESH_AHEAD_NANOS} (or a third
  * of its timeout), which starts its timeout again. Expiry records nothing: by then the kernel entry,
- * no longer refreshed, has ended by itself.
+ * no longer refreshed, has ended by itself. A write the kernel refused (its table full: ENOMEM) is
+ * reported back with {@link #kernelRefused}: the session is then not in the kernel, so its next write is
+ * a CREATE, {@link #expire} retries it, and {@link #retryRefused} before a takeover writes every one
+ * still cached; until then {@link #refusedByKernel} counts them.
  */
 public final class SyncReceiver {
     private static final long NS = 1_000_000_000L;
@@ -69,10 +72,13 @@ public final class SyncReceiver {
     // direct mode: the latest write per key since the owner last took them; keys are sessions of the
     // cache or ones just deleted from it, and the owner empties it after every message (bounded by
     // the cache plus one message, or one bulk's deletions)
-    private final Map<SessionKey, KernelWrite> kernelWrites = new LinkedHashMap<>();
+    private Map<SessionKey, KernelWrite> kernelWrites = new LinkedHashMap<>();
     // direct mode: the kernel may hold entries for the cached flows that we did not write (start, or
     // this node forwarded them while active): the next bulk writes every session as a CREATE
     private boolean kernelUnknown = true;
+    // direct mode: cached sessions whose last kernel write was refused (not in the kernel from us), oldest
+    // first; bounded by the cache's size (a key leaves when it is written again or leaves the cache)
+    private final java.util.LinkedHashSet<SessionKey> refused = new java.util.LinkedHashSet<>();
     private Map<SessionKey, Cached> cache = new HashMap<>();
     private Map<SessionKey, Cached> staging;
     private long epoch = -1;
@@ -120,6 +126,7 @@ public final class SyncReceiver {
      */
     public void forgetKernel() {
         kernelUnknown = true;
+        refused.clear(); // the next bulk writes every session as a CREATE
         complete = false;
         epoch = -1;
         lastSeq = 0;
@@ -133,8 +140,53 @@ public final class SyncReceiver {
             return List.of();
         }
         List<KernelWrite> l = new ArrayList<>(kernelWrites.values());
-        kernelWrites.clear();
+        // a new map, not clear(): clear() walks the whole table, which a bulk grew to its size, after every message
+        kernelWrites = new LinkedHashMap<>();
         return l;
+    }
+
+    /**
+     * Direct mode: the kernel refused these writes (CREATE or UPDATE, by key): those sessions are not in
+     * the kernel from us. Each still cached is written again as a CREATE: at its next change, by
+     * {@link #expire} (with the refreshes' bound) or by {@link #retryRefused} before a takeover.
+     */
+    public void kernelRefused(java.util.Collection<byte[]> keys) {
+        if (!direct) {
+            return;
+        }
+        for (byte[] key : keys) {
+            SessionKey k = new SessionKey(key);
+            if (cache.containsKey(k) || (staging != null && staging.containsKey(k))) {
+                refused.add(k);
+            }
+        }
+        assert refused.size() <= 2L * maxEntries : "refused keys beyond the cache and a bulk";
+    }
+
+    /**
+     * Direct mode: records a CREATE for up to max cached sessions the kernel refused before (the takeover
+     * asks for all of them: the kernel must hold the table before the addresses move). Returns how many.
+     */
+    public int retryRefused(int max) {
+        int n = 0;
+        for (Iterator<SessionKey> it = refused.iterator(); it.hasNext() && n < max; ) {
+            SessionKey k = it.next();
+            Cached c = cache.get(k);
+            if (c == null && staging != null) {
+                c = staging.get(k);
+            }
+            it.remove();
+            if (c != null) {
+                kernelWrites.put(k, new KernelWrite(KernelWrite.Kind.CREATE, k.bytes(), c.value()));
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Direct mode: cached sessions not in the kernel because it refused their last write (until retried). */
+    public int refusedByKernel() {
+        return refused.size();
     }
 
     /** Direct mode: kernel writes not taken yet. */
@@ -187,6 +239,9 @@ public final class SyncReceiver {
                     }
                     cache = staging;
                     staging = null;
+                    if (!refused.isEmpty()) {
+                        refused.removeIf(k -> !cache.containsKey(k)); // (those the bulk no longer has)
+                    }
                     epoch = e.epoch();
                     lastSeq = e.lastSeq();
                     complete = true;
@@ -313,10 +368,16 @@ public final class SyncReceiver {
         staging = null;
     }
 
-    /** Keeps the latest write per session; an UPDATE after a CREATE not yet done stays a CREATE. */
+    /**
+     * Keeps the latest write per session; an UPDATE after a CREATE not yet done stays a CREATE, and so does
+     * one of a session whose last write the kernel refused (it holds no entry of ours for it).
+     */
     private void record(SessionKey k, KernelWrite.Kind kind, byte[] value) {
         KernelWrite prev = kernelWrites.get(k);
         if (prev != null && prev.kind() != KernelWrite.Kind.UPDATE && kind == KernelWrite.Kind.UPDATE) {
+            kind = KernelWrite.Kind.CREATE;
+        }
+        if (!refused.isEmpty() && refused.remove(k) && kind == KernelWrite.Kind.UPDATE) {
             kind = KernelWrite.Kind.CREATE;
         }
         kernelWrites.put(k, new KernelWrite(kind, k.bytes(), value));
@@ -334,7 +395,8 @@ public final class SyncReceiver {
             throw new IllegalArgumentException("maxRefresh must not be negative");
         }
         updateRate(now);
-        int refreshes = 0;
+        // sessions missing from the kernel first: a refresh has a margin, a missing session breaks at a takeover
+        int refreshes = direct && !kernelUnknown ? retryRefused(maxRefresh) : 0;
         boolean heard = heardAt != Long.MIN_VALUE && now - heardAt <= HOLD_NANOS;
         int n = 0;
         for (Iterator<Map.Entry<SessionKey, Cached>> it = cache.entrySet().iterator(); it.hasNext(); ) {

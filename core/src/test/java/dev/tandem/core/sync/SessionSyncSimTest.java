@@ -39,8 +39,10 @@ class SessionSyncSimTest {
     /**
      * direct: the receiver records kernel writes, replayed onto a model kernel after every message;
      * now and then the node "was active" (forgetKernel: every entry it holds becomes stale, and it has
-     * one entry of its own). Invariants: an update never lands on a stale or absent entry, the node's own
-     * entry is never touched, and once quiet the kernel (without it) equals the table.
+     * one entry of its own). During the chaos the model kernel refuses some creates and updates (as a
+     * full table does: ENOMEM), reported back to the receiver like the node does. Invariants: an update
+     * never lands on a stale or absent entry, the node's own entry is never touched, and once quiet the
+     * kernel (without it) equals the table.
      */
     static String run(long seed, boolean direct) {
         return run(seed, direct, 1_000_000);
@@ -60,6 +62,9 @@ class SessionSyncSimTest {
         SyncReceiver rc = direct ? SyncReceiver.direct(cacheSize) : new SyncReceiver(cacheSize);
         Map<SessionKey, byte[]> kernel = new HashMap<>();
         java.util.Set<SessionKey> stale = new java.util.HashSet<>();
+        // its own stream, so that the rest of a seed's run is what it was before refusals were modelled
+        SplittableRandom refusals = new SplittableRandom(seed * 31 + 7);
+        int refuseOneIn = refusals.nextBoolean() ? 0 : 5 + refusals.nextInt(200); // 0: never
         SessionKey own = new SessionKey("own entry".getBytes());
         List<String> violations = new ArrayList<>();
         Map<ByteBuffer, byte[]> table = new HashMap<>();
@@ -123,10 +128,19 @@ class SessionSyncSimTest {
                         toActive.add(new InFlight(now + delay, reply));
                     }
                 }
+                List<byte[]> refused = new ArrayList<>();
                 for (SyncReceiver.KernelWrite w : direct ? rc.takeKernelWrites() : List.<SyncReceiver.KernelWrite>of()) {
                     SessionKey k = new SessionKey(w.key());
                     if (k.equals(own)) {
                         violation(violations, "wrote the node's own entry");
+                    }
+                    if (chaos && refuseOneIn > 0 && w.kind() != SyncReceiver.KernelWrite.Kind.DELETE
+                            && refusals.nextInt(refuseOneIn) == 0) {
+                        if (w.kind() == SyncReceiver.KernelWrite.Kind.UPDATE && !kernel.containsKey(k)) {
+                            violation(violations, "update of a session the kernel holds not");
+                        }
+                        refused.add(w.key()); // the kernel keeps what it had (nothing, a stale entry, the older value)
+                        continue;
                     }
                     switch (w.kind()) {
                         case CREATE -> {
@@ -144,6 +158,9 @@ class SessionSyncSimTest {
                             stale.remove(k);
                         }
                     }
+                }
+                if (!refused.isEmpty()) {
+                    rc.kernelRefused(refused);
                 }
             }
             if (direct && chaos && r.nextInt(8_000) == 0) {

@@ -225,4 +225,50 @@ class SyncReceiverDirectTest {
         }
         assertThat(Kind.values()).hasSize(3);
     }
+    @Test
+    void aWriteTheKernelRefusedIsACreateNextAndIsRetriedBeforeRefreshes() {
+        SyncReceiver r = SyncReceiver.direct(100);
+        bulk(r, EPOCH, 0, up("a", "a=1"), up("b", "b=1"), up("c", "c=1"));
+        r.takeKernelWrites();
+        batch(r, 1, up("a", "a=2"), up("b", "b=2"));
+        assertThat(writes(r)).isEqualTo(Map.of("a", "UPDATE:a=2", "b", "UPDATE:b=2"));
+        r.kernelRefused(List.of(b("a"), b("b"), b("unknown"))); // (a key the cache does not hold is ignored)
+        assertThat(r.refusedByKernel()).isEqualTo(2);
+        batch(r, 2, up("a", "a=3"));
+        assertThat(writes(r)).as("the kernel holds no entry of ours for it: a CREATE, not an UPDATE")
+                .isEqualTo(Map.of("a", "CREATE:a=3"));
+        assertThat(r.refusedByKernel()).isEqualTo(1);
+        r.expire(1_000_000, 1);
+        assertThat(writes(r)).as("the sweep writes it again, within its bound, before any refresh")
+                .isEqualTo(Map.of("b", "CREATE:b=2"));
+        assertThat(r.refusedByKernel()).isZero();
+    }
+
+    @Test
+    void beforeATakeoverEveryRefusedSessionStillCachedIsWrittenAndGoneOnesAreForgotten() {
+        SyncReceiver r = SyncReceiver.direct(100);
+        bulk(r, EPOCH, 0, up("a", "a=1"), up("b", "b=1"), up("c", "c=1"));
+        r.takeKernelWrites();
+        r.kernelRefused(List.of(b("a"), b("b"), b("c")));
+        batch(r, 1, del("b"));
+        assertThat(writes(r)).isEqualTo(Map.of("b", "DELETE:b=1"));
+        assertThat(r.retryRefused(Integer.MAX_VALUE)).isEqualTo(2);
+        assertThat(writes(r)).isEqualTo(Map.of("a", "CREATE:a=1", "c", "CREATE:c=1"));
+        assertThat(r.refusedByKernel()).isZero();
+        r.kernelRefused(List.of(b("a")));
+        r.forgetKernel();
+        assertThat(r.refusedByKernel()).as("the next bulk creates every session anyway").isZero();
+    }
+
+    @Test
+    void aBulkForgetsRefusedSessionsItNoLongerHas() {
+        SyncReceiver r = SyncReceiver.direct(100);
+        bulk(r, EPOCH, 0, up("a", "a=1"), up("b", "b=1"));
+        r.takeKernelWrites();
+        r.kernelRefused(List.of(b("a"), b("b")));
+        bulk(r, EPOCH + 1, 0, up("b", "b=2"));
+        assertThat(writes(r)).as("the bulk's own write of b is a CREATE; a is deleted (harmless: ENOENT)")
+                .isEqualTo(Map.of("a", "DELETE:a=1", "b", "CREATE:b=2"));
+        assertThat(r.refusedByKernel()).isZero();
+    }
 }

@@ -215,8 +215,16 @@ final class BenchCommand implements Runnable {
         @Option(names = "--prefix", defaultValue = "tbench-")
         String prefix;
 
+        @Option(names = "--mode", defaultValue = "cache", description = "Tandem's session mode: cache (the default) or "
+                + "direct (fw2 also writes every change into its kernel as it comes)")
+        String mode;
+
         @Override
         public Integer call() {
+            if (!mode.equals("cache") && !mode.equals("direct")) {
+                System.err.println("error: --mode must be cache or direct");
+                return 2;
+            }
             if (vs != null && !vs.equals("conntrackd")) {
                 System.err.println("error: --vs supports conntrackd only");
                 return 2;
@@ -225,7 +233,7 @@ final class BenchCommand implements Runnable {
                 System.err.println("error: --rate >= 0, --seconds 1..600, --live 1..250000, --warmup 0..600");
                 return 2;
             }
-            SyncBench.run(new SyncBench.Options(prefix, rate, seconds, live, vs != null, warmup), System.out);
+            SyncBench.run(new SyncBench.Options(prefix, rate, seconds, live, vs != null, warmup, mode), System.out);
             return 0;
         }
     }

@@ -1,8 +1,8 @@
 package dev.tandem.node.sync;
 
 import dev.tandem.core.sync.SyncReceiver.KernelWrite;
-import dev.tandem.linux.ConntrackEntry;
 import dev.tandem.linux.ConntrackSocket;
+import dev.tandem.linux.ConntrackView;
 import dev.tandem.linux.Errno;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,8 +38,21 @@ final class KernelSessionWriter implements AutoCloseable {
     private String example;
     private long lastWarn = Long.MIN_VALUE;
 
-    /** What one call did. */
-    record Outcome(int written, int failed, long nanos) {}
+    /**
+     * What one call did. refusedKeys: the sessions (by key) whose CREATE or UPDATE the kernel refused,
+     * so not in the kernel from us; the receiver writes them again ({@code SyncReceiver.kernelRefused}).
+     */
+    record Outcome(int written, int failed, long nanos, List<byte[]> refusedKeys) {}
+
+    /** Encodes a write straight from its cached value (no entry object); an undecodable one is skipped. */
+    private static final ConntrackSocket.EntryLoader<KernelWrite> LOADER = (w, view) -> {
+        try {
+            SessionCodec.load(w.value(), view);
+            return true;
+        } catch (SessionCodec.BadSession x) {
+            return false;
+        }
+    };
 
     KernelSessionWriter(String self, BiConsumer<String, String> log) {
         this.self = self;
@@ -50,39 +63,32 @@ final class KernelSessionWriter implements AutoCloseable {
     Outcome write(List<KernelWrite> writes) {
         long t0 = System.nanoTime();
         if (writes.isEmpty()) {
-            return new Outcome(0, 0, 0);
+            return new Outcome(0, 0, 0, List.of());
         }
-        List<ConntrackEntry> creates = new ArrayList<>();
-        List<ConntrackEntry> updates = new ArrayList<>();
-        List<ConntrackEntry> deletes = new ArrayList<>();
-        int bad = 0;
+        List<KernelWrite> creates = new ArrayList<>();
+        List<KernelWrite> updates = new ArrayList<>();
+        List<KernelWrite> deletes = new ArrayList<>();
         for (KernelWrite w : writes) {
-            ConntrackEntry e;
-            try {
-                e = SessionCodec.decode(w.value());
-            } catch (SessionCodec.BadSession x) {
-                bad++;
-                failure("undecodable", x.getMessage());
-                continue;
-            }
             switch (w.kind()) {
-                case CREATE -> creates.add(e);
-                case UPDATE -> updates.add(e);
-                case DELETE -> deletes.add(e);
+                case CREATE -> creates.add(w);
+                case UPDATE -> updates.add(w);
+                case DELETE -> deletes.add(w);
             }
         }
-        int refused = bad;
+        List<byte[]> refusedKeys = new ArrayList<>();
+        int refused = 0;
         int done = 0;
         try {
             ConntrackSocket ct = socket();
             if (!deletes.isEmpty()) {
-                ConntrackSocket.BatchResult r = ct.delete(deletes);
+                ConntrackSocket.BatchResult r = ct.delete(deletes, LOADER);
+                refused += undecodable(r, deletes);
                 int gone = 0;
                 for (ConntrackSocket.Failure f : r.failures()) {
                     if (f.errno() == Errno.ENOENT) {
                         gone++; // ended in the kernel already (its own timeout)
                     } else {
-                        refused++;
+                        refused++; // it stays until its own timeout
                         failure(f);
                     }
                 }
@@ -90,12 +96,14 @@ final class KernelSessionWriter implements AutoCloseable {
                 done += r.succeeded() + gone;
             }
             if (!updates.isEmpty()) {
-                ConntrackSocket.BatchResult r = ct.update(updates);
+                ConntrackSocket.BatchResult r = ct.update(updates, LOADER);
+                refused += undecodable(r, updates);
                 for (ConntrackSocket.Failure f : r.failures()) {
                     if (f.errno() == Errno.ENOENT) {
-                        creates.add(f.entry()); // timed out in the kernel (or was deleted there): again
+                        creates.add(updates.get(f.index())); // timed out in the kernel (or was deleted there): again
                     } else {
                         refused++;
+                        refusedKeys.add(updates.get(f.index()).key());
                         failure(f);
                     }
                 }
@@ -103,23 +111,26 @@ final class KernelSessionWriter implements AutoCloseable {
                 done += r.succeeded();
             }
             if (!creates.isEmpty()) {
-                ConntrackSocket.BatchResult r = ct.create(creates);
-                List<ConntrackEntry> stale = new ArrayList<>();
+                ConntrackSocket.BatchResult r = ct.create(creates, LOADER);
+                refused += undecodable(r, creates);
+                List<KernelWrite> stale = new ArrayList<>();
                 for (ConntrackSocket.Failure f : r.failures()) {
                     if (f.errno() == Errno.EEXIST) {
-                        stale.add(f.entry());
+                        stale.add(creates.get(f.index()));
                     } else {
                         refused++;
+                        refusedKeys.add(creates.get(f.index()).key());
                         failure(f);
                     }
                 }
                 created.addAndGet(r.succeeded());
                 done += r.succeeded();
                 if (!stale.isEmpty()) {
-                    ct.delete(stale); // ENOENT: it ended meanwhile, the create below does the rest
-                    ConntrackSocket.BatchResult again = ct.create(stale);
+                    ct.delete(stale, LOADER); // ENOENT: it ended meanwhile, the create below does the rest
+                    ConntrackSocket.BatchResult again = ct.create(stale, LOADER);
                     for (ConntrackSocket.Failure f : again.failures()) {
                         refused++;
+                        refusedKeys.add(stale.get(f.index()).key());
                         failure(f);
                     }
                     replaced.addAndGet(again.succeeded());
@@ -127,7 +138,8 @@ final class KernelSessionWriter implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            // the socket broke (or closed under us): whatever was not written counts as failed
+            // the socket broke (or closed under us): whatever was not written counts as failed; the sessions
+            // of the creates and updates are written again (a key written meanwhile is then merely rewritten)
             int lost = Math.max(0, writes.size() - done - refused);
             refused += lost;
             for (int i = 0; i < Math.min(lost, 1); i++) {
@@ -136,11 +148,36 @@ final class KernelSessionWriter implements AutoCloseable {
             if (lost > 1) {
                 unreported.merge("socket", (long) lost - 1, Long::sum);
             }
+            refusedKeys.clear();
+            for (KernelWrite w : writes) {
+                if (w.kind() != KernelWrite.Kind.DELETE) {
+                    refusedKeys.add(w.key());
+                }
+            }
             closeSocket();
         }
         failed.addAndGet(refused);
         reportIfDue(System.nanoTime());
-        return new Outcome(done, refused, System.nanoTime() - t0);
+        return new Outcome(done, refused, System.nanoTime() - t0, refusedKeys);
+    }
+
+    /** Counts the writes of a batch that held no decodable session (skipped by the loader). */
+    private int undecodable(ConntrackSocket.BatchResult r, List<KernelWrite> writes) {
+        if (r.skipped() == 0) {
+            return 0;
+        }
+        for (KernelWrite w : writes) {
+            try {
+                SessionCodec.load(w.value(), new ConntrackView());
+            } catch (SessionCodec.BadSession x) {
+                failure("undecodable", x.getMessage()); // one example; the count below
+                break;
+            }
+        }
+        if (r.skipped() > 1) {
+            unreported.merge("undecodable", (long) r.skipped() - 1, Long::sum);
+        }
+        return r.skipped();
     }
 
     private ConntrackSocket socket() {

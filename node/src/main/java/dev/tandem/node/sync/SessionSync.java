@@ -268,7 +268,7 @@ public final class SessionSync implements AutoCloseable {
             if (direct && active) {
                 kernelWritesSkipped.addAndGet(writes.size());
             } else if (direct) {
-                kernelWriter.write(writes);
+                noteRefused(kernelWriter.write(writes));
             }
         } finally {
             if (direct) {
@@ -776,6 +776,7 @@ public final class SessionSync implements AutoCloseable {
                 kernelWritesSkipped.addAndGet(writes.size());
             } else {
                 KernelSessionWriter.Outcome o = kernelWriter.write(writes);
+                noteRefused(o);
                 if (o.nanos() > 1_000_000_000L) {
                     log.accept("INFO", s.self() + " session sync (direct): " + writes.size() + " kernel writes of one "
                             + m.getClass().getSimpleName() + " took " + o.nanos() / 1_000_000 + " ms (" + o.written()
@@ -888,7 +889,7 @@ public final class SessionSync implements AutoCloseable {
     private void noteReceiver() {
         assert Thread.holdsLock(receiverLock);
         receiverState = receiver.state();
-        toCommit = kernelWriter != null ? receiver.pendingKernelWrites() : receiver.size();
+        toCommit = kernelWriter != null ? receiver.pendingKernelWrites() + receiver.refusedByKernel() : receiver.size();
     }
 
     private String commitOnce() {
@@ -976,6 +977,16 @@ public final class SessionSync implements AutoCloseable {
         }
     }
 
+    /** Direct mode: the sessions whose writes the kernel refused go back to the receiver, to be written again. */
+    private void noteRefused(KernelSessionWriter.Outcome o) {
+        if (!o.refusedKeys().isEmpty()) {
+            synchronized (receiverLock) {
+                receiver.kernelRefused(o.refusedKeys());
+                noteReceiver();
+            }
+        }
+    }
+
     /**
      * Direct mode's takeover: the kernel already holds the synced sessions (written as they came);
      * only the writes taken from the receiver and not yet written remain (normally none).
@@ -984,25 +995,29 @@ public final class SessionSync implements AutoCloseable {
         long t0 = System.nanoTime();
         KernelSessionWriter.Outcome o;
         int cached;
+        int retried;
         boolean complete;
         kernelLock.lock();
         try {
             List<SyncReceiver.KernelWrite> writes;
             synchronized (receiverLock) {
                 catchUpRole();
+                retried = receiver.retryRefused(Integer.MAX_VALUE); // the kernel must hold the table before the addresses move
                 writes = receiver.takeKernelWrites();
                 cached = receiver.size();
                 complete = receiver.state() == SyncReceiver.State.SYNCED;
                 noteReceiver();
             }
             o = kernelWriter.write(writes);
+            noteRefused(o);
         } finally {
             kernelLock.unlock();
         }
         String line = "direct mode: the kernel already holds the synced sessions (" + cached + " cached, "
                 + kernelWriter.injected() + " written so far, " + kernelWriter.failed() + " refused); "
                 + o.written() + " pending change(s) written in " + (System.nanoTime() - t0) / 100_000 / 10.0 + " ms ("
-                + o.failed() + " failed)" + (complete ? "" : "; the bulk sync had not completed");
+                + o.failed() + " failed" + (retried > 0 ? "; " + retried + " of them refused by the kernel before and retried" : "")
+                + ")" + (complete ? "" : "; the bulk sync had not completed");
         lastCommit = line;
         return line;
     }
@@ -1055,7 +1070,8 @@ public final class SessionSync implements AutoCloseable {
                         + receiver.lastSeq() + ", changes applied " + receiver.applied() + " ("
                         + receiver.appliedPerSecond() + "/s), gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped()
                         + ", evicted for longer-lived " + receiver.evicted()
-                        + (kernelWriter != null ? ", kernel entries refreshed " + receiver.refreshed() : ""));
+                        + (kernelWriter != null ? ", kernel entries refreshed " + receiver.refreshed()
+                        + ", not in the kernel (refused, retried) " + receiver.refusedByKernel() : ""));
             }
         }
         if (kernelWriter != null) {

@@ -126,7 +126,11 @@ class KernelSessionWriterIT {
                 KernelSessionWriter.Outcome o = kw.write(List.of(w(Kind.UPDATE, unassured), w(Kind.CREATE, tcp(20005, 0))));
                 assertThat(o.failed()).isEqualTo(1);
                 assertThat(o.written()).isEqualTo(1);
-                kw.write(List.of(w(Kind.UPDATE, unassured), new KernelWrite(Kind.CREATE, new byte[] {1}, new byte[] {1, 2, 3})));
+                assertThat(o.refusedKeys()).as("the refused session goes back to the receiver, to be written again")
+                        .containsExactly(SessionCodec.key(unassured));
+                o = kw.write(List.of(w(Kind.UPDATE, unassured), new KernelWrite(Kind.CREATE, new byte[] {1}, new byte[] {1, 2, 3})));
+                assertThat(o.refusedKeys()).as("an undecodable value would be refused again: not retried")
+                        .containsExactly(SessionCodec.key(unassured));
                 assertThat(kw.failed()).isEqualTo(3);
                 assertThat(warnings).as("one warning within ten seconds").hasSize(1);
                 assertThat(warnings.getFirst()).contains("EBUSY");
