@@ -23,7 +23,9 @@ import java.util.Map;
  *
  * <p>In direct mode ({@link #direct(int)}) it also records what the node must write into its own
  * kernel so that the kernel holds what the cache holds: every applied change as a {@link KernelWrite},
- * taken by the owner with {@link #takeKernelWrites()} after every message. A bulk's sessions are
+ * taken by the owner with {@link #takeKernelWrites(int)} whenever its writer is free (changes of one
+ * session meanwhile fold into its latest write, so a session created and ended in between costs one
+ * delete that finds nothing). A bulk's sessions are
  * written as its batches come, not all at its end (a million at the end took the lab 10.5 s, which a
  * takeover meanwhile waited for); its end deletes what it no longer has. Only sessions that came
  * through the sync are ever written or deleted: a delete is recorded only for a key the cache held
@@ -127,6 +129,9 @@ public final class SyncReceiver {
     public void forgetKernel() {
         kernelUnknown = true;
         refused.clear(); // the next bulk writes every session as a CREATE
+        // creates and updates not written yet are the next bulk's to write (as CREATEs); deletes are still due: the
+        // sessions are gone from the cache, and nothing else would remove the entries written for them
+        kernelWrites.values().removeIf(w -> w.kind() != KernelWrite.Kind.DELETE);
         complete = false;
         epoch = -1;
         lastSeq = 0;
@@ -136,12 +141,31 @@ public final class SyncReceiver {
 
     /** Direct mode: the kernel writes recorded since the last call (one per session, the latest). */
     public List<KernelWrite> takeKernelWrites() {
+        return takeKernelWrites(Integer.MAX_VALUE);
+    }
+
+    /**
+     * Direct mode: up to max of the kernel writes not taken yet (one per session, the latest), the
+     * longest waiting first; the owner writes them in the order taken, one call's before the next's.
+     */
+    public List<KernelWrite> takeKernelWrites(int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("max must be positive");
+        }
         if (kernelWrites.isEmpty()) {
             return List.of();
         }
-        List<KernelWrite> l = new ArrayList<>(kernelWrites.values());
-        // a new map, not clear(): clear() walks the whole table, which a bulk grew to its size, after every message
-        kernelWrites = new LinkedHashMap<>();
+        if (kernelWrites.size() <= max) {
+            List<KernelWrite> l = new ArrayList<>(kernelWrites.values());
+            // a new map, not clear(): clear() walks the whole table, which a bulk grew to its size
+            kernelWrites = new LinkedHashMap<>();
+            return l;
+        }
+        List<KernelWrite> l = new ArrayList<>(max);
+        for (Iterator<KernelWrite> it = kernelWrites.values().iterator(); it.hasNext() && l.size() < max; ) {
+            l.add(it.next());
+            it.remove();
+        }
         return l;
     }
 
@@ -156,6 +180,14 @@ public final class SyncReceiver {
         }
         for (byte[] key : keys) {
             SessionKey k = new SessionKey(key);
+            KernelWrite next = kernelWrites.get(k);
+            if (next != null) {
+                // written again meanwhile (the writes were under way): that write must create it
+                if (next.kind() == KernelWrite.Kind.UPDATE) {
+                    kernelWrites.put(k, new KernelWrite(KernelWrite.Kind.CREATE, next.key(), next.value()));
+                }
+                continue;
+            }
             if (cache.containsKey(k) || (staging != null && staging.containsKey(k))) {
                 refused.add(k);
             }

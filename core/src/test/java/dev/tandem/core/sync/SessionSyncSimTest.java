@@ -62,9 +62,16 @@ class SessionSyncSimTest {
         SyncReceiver rc = direct ? SyncReceiver.direct(cacheSize) : new SyncReceiver(cacheSize);
         Map<SessionKey, byte[]> kernel = new HashMap<>();
         java.util.Set<SessionKey> stale = new java.util.HashSet<>();
-        // its own stream, so that the rest of a seed's run is what it was before refusals were modelled
+        // its own stream, so that the rest of a seed's run is what it was before refusals and the writer were modelled
         SplittableRandom refusals = new SplittableRandom(seed * 31 + 7);
         int refuseOneIn = refusals.nextBoolean() ? 0 : 5 + refusals.nextInt(200); // 0: never
+        // the node's writer: takes up to maxTake pending writes when free (a chance of 1 in takeOneIn a step), and
+        // they land in the kernel writeNanos later; meanwhile messages go on being applied
+        int takeOneIn = refusals.nextBoolean() ? 1 : 1 + refusals.nextInt(10);
+        long writeNanos = refusals.nextBoolean() ? 0 : refusals.nextLong(0, 5 * MS);
+        int maxTake = refusals.nextBoolean() ? Integer.MAX_VALUE : 200 + refusals.nextInt(2000);
+        List<SyncReceiver.KernelWrite> inFlight = List.of();
+        long inFlightDone = 0;
         SessionKey own = new SessionKey("own entry".getBytes());
         List<String> violations = new ArrayList<>();
         Map<ByteBuffer, byte[]> table = new HashMap<>();
@@ -122,48 +129,31 @@ class SessionSyncSimTest {
             while (sweep || !toPeer.isEmpty() && toPeer.peek().at <= now) {
                 if (sweep) {
                     sweep = false;
-                    rc.expire(now, 50); // (direct: refreshes, checked like the stream's writes)
+                    rc.expire(now, 200); // (direct: refreshes and retries, checked like the stream's writes)
                 } else {
                     for (SyncMessage reply : rc.received(now, toPeer.poll().m)) {
                         toActive.add(new InFlight(now + delay, reply));
                     }
                 }
-                List<byte[]> refused = new ArrayList<>();
-                for (SyncReceiver.KernelWrite w : direct ? rc.takeKernelWrites() : List.<SyncReceiver.KernelWrite>of()) {
-                    SessionKey k = new SessionKey(w.key());
-                    if (k.equals(own)) {
-                        violation(violations, "wrote the node's own entry");
-                    }
-                    if (chaos && refuseOneIn > 0 && w.kind() != SyncReceiver.KernelWrite.Kind.DELETE
-                            && refusals.nextInt(refuseOneIn) == 0) {
-                        if (w.kind() == SyncReceiver.KernelWrite.Kind.UPDATE && !kernel.containsKey(k)) {
-                            violation(violations, "update of a session the kernel holds not");
-                        }
-                        refused.add(w.key()); // the kernel keeps what it had (nothing, a stale entry, the older value)
-                        continue;
-                    }
-                    switch (w.kind()) {
-                        case CREATE -> {
-                            kernel.put(k, w.value()); // replaces a stale entry
-                            stale.remove(k);
-                        }
-                        case UPDATE -> {
-                            if (!kernel.containsKey(k) || stale.contains(k)) {
-                                violation(violations, "update of a session the kernel holds " + (stale.contains(k) ? "stale" : "not"));
-                            }
-                            kernel.put(k, w.value());
-                        }
-                        case DELETE -> {
-                            kernel.remove(k);
-                            stale.remove(k);
-                        }
-                    }
+
+            }
+            if (direct) {
+                if (!inFlight.isEmpty() && now >= inFlightDone) {
+                    land(inFlight, rc, kernel, stale, own, violations, chaos, refuseOneIn, refusals);
+                    inFlight = List.of();
                 }
-                if (!refused.isEmpty()) {
-                    rc.kernelRefused(refused);
+                if (inFlight.isEmpty() && refusals.nextInt(takeOneIn) == 0) {
+                    inFlight = rc.takeKernelWrites(maxTake);
+                    inFlightDone = now + writeNanos;
+                    if (writeNanos == 0) {
+                        land(inFlight, rc, kernel, stale, own, violations, chaos, refuseOneIn, refusals);
+                        inFlight = List.of();
+                    }
                 }
             }
             if (direct && chaos && r.nextInt(8_000) == 0) {
+                land(inFlight, rc, kernel, stale, own, violations, chaos, refuseOneIn, refusals); // (the writer finishes first)
+                inFlight = List.of();
                 rc.forgetKernel(); // this node was active for a while: what it holds carried traffic
                 stale.addAll(kernel.keySet());
                 kernel.put(own, "own".getBytes());
@@ -193,6 +183,14 @@ class SessionSyncSimTest {
                     }
                 }
                 outs = next;
+            }
+        }
+        if (direct) {
+            // the writer has caught up long before the end of the quiet time (checked: nothing is left)
+            land(inFlight, rc, kernel, stale, own, violations, false, 0, refusals);
+            if (rc.pendingKernelWrites() > 0 || rc.refusedByKernel() > 0) {
+                return "seed " + seed + ": the writer had not caught up at the end: " + rc.pendingKernelWrites()
+                        + " pending, " + rc.refusedByKernel() + " refused (receiver " + rc.state() + ")";
             }
         }
         Map<SessionKey, byte[]> got = rc.snapshot();
@@ -232,6 +230,49 @@ class SessionSyncSimTest {
             }
         }
         return null;
+    }
+
+    /**
+     * Lands writes in the model kernel (refusing some during the chaos, as a full table does) and reports
+     * the refused ones back to the receiver like the node does.
+     */
+    private static void land(List<SyncReceiver.KernelWrite> writes, SyncReceiver rc, Map<SessionKey, byte[]> kernel,
+            java.util.Set<SessionKey> stale, SessionKey own, List<String> violations, boolean chaos, int refuseOneIn,
+            SplittableRandom refusals) {
+        List<byte[]> refused = new ArrayList<>();
+        for (SyncReceiver.KernelWrite w : writes) {
+            SessionKey k = new SessionKey(w.key());
+            if (k.equals(own)) {
+                violation(violations, "wrote the node's own entry");
+            }
+            if (chaos && refuseOneIn > 0 && w.kind() != SyncReceiver.KernelWrite.Kind.DELETE
+                    && refusals.nextInt(refuseOneIn) == 0) {
+                if (w.kind() == SyncReceiver.KernelWrite.Kind.UPDATE && !kernel.containsKey(k)) {
+                    violation(violations, "update of a session the kernel holds not");
+                }
+                refused.add(w.key()); // the kernel keeps what it had (nothing, a stale entry, the older value)
+                continue;
+            }
+            switch (w.kind()) {
+                case CREATE -> {
+                    kernel.put(k, w.value()); // replaces a stale entry
+                    stale.remove(k);
+                }
+                case UPDATE -> {
+                    if (!kernel.containsKey(k) || stale.contains(k)) {
+                        violation(violations, "update of a session the kernel holds " + (stale.contains(k) ? "stale" : "not"));
+                    }
+                    kernel.put(k, w.value());
+                }
+                case DELETE -> {
+                    kernel.remove(k);
+                    stale.remove(k);
+                }
+            }
+        }
+        if (!refused.isEmpty()) {
+            rc.kernelRefused(refused);
+        }
     }
 
     /** Keeps the first 100 (a broken receiver makes millions). */

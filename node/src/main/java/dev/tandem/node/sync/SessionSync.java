@@ -113,12 +113,14 @@ public final class SessionSync implements AutoCloseable {
     private final SyncReceiver receiver;
     private ConntrackEvents eventReader;
     private final Object receiverLock = new Object();
-    // direct mode: taken around "apply a message, take its kernel writes, write them" (and by commit) so
-    // that writes reach the kernel in the order they were taken; order: kernelLock, then receiverLock.
-    // Fair: a takeover's commit waits for the message being written, not for the reader's whole backlog
-    // (a reader releasing and taking a monitor again between messages can keep a waiter out)
+    // direct mode: taken around "take kernel writes, write them" (the writer's rounds, and the commit) so that
+    // writes reach the kernel in the order they were taken; order: kernelLock, then receiverLock. Fair: a
+    // takeover's commit waits for the round being written, not for the writer's whole backlog
     private final java.util.concurrent.locks.ReentrantLock kernelLock = new java.util.concurrent.locks.ReentrantLock(true);
     private final KernelSessionWriter kernelWriter;
+    private Thread kernelWriterThread;
+    // direct mode: wakes the writer (one token: a wake-up already due covers any number of messages)
+    private final java.util.concurrent.BlockingQueue<Boolean> writerWake = new java.util.concurrent.ArrayBlockingQueue<>(1);
     private final AtomicLong kernelWritesSkipped = new AtomicLong();
     private long lastOverrunBulk = Long.MIN_VALUE;
     /** Why a resync is due once the second since the last one is over (null: none is). */
@@ -168,6 +170,9 @@ public final class SessionSync implements AutoCloseable {
             Thread.ofPlatform().daemon(true).name("sync-accept-" + addr).start(() -> acceptLoop(ss));
         }
         loop = Thread.ofPlatform().daemon(true).name("sync-loop").start(this::runLoop);
+        if (kernelWriter != null) {
+            kernelWriterThread = Thread.ofPlatform().daemon(true).name("sync-kernel-writer").start(this::kernelWriteLoop);
+        }
         toCore.accept(new Input.SessionSyncState(false, 0));
     }
 
@@ -234,8 +239,8 @@ public final class SessionSync implements AutoCloseable {
     private static final long SWEEP_CACHE_NS = 10_000_000_000L;
     private static final long SWEEP_DIRECT_NS = 2_000_000_000L;
     /**
-     * Direct mode: kernel entries refreshed a sweep at most (12,500 a second: a million sessions that live
-     * 120 s timeouts without changing); written at ~100,000 a second, the stream and a commit wait ~0.25 s.
+     * Direct mode: kernel entries refreshed (or refused writes retried) a sweep at most (12,500 a second: a
+     * million sessions that live 120 s timeouts without changing); the kernel writer writes them in its rounds.
      */
     static final int REFRESH_PER_SWEEP = 25_000;
 
@@ -250,30 +255,17 @@ public final class SessionSync implements AutoCloseable {
         long dropped;
         int size;
         boolean direct = kernelWriter != null;
-        if (direct) {
-            kernelLock.lock(); // the refreshes are writes like a message's: in order with them
+        synchronized (receiverLock) {
+            catchUpRole();
+            wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
+            ended = receiver.expire(now, REFRESH_PER_SWEEP); // (refreshes and retries only in direct mode)
+            complete = receiver.state() == SyncReceiver.State.SYNCED;
+            dropped = receiver.dropped();
+            size = receiver.size();
+            noteReceiver();
         }
-        try {
-            List<SyncReceiver.KernelWrite> writes;
-            synchronized (receiverLock) {
-                catchUpRole();
-                wasComplete = receiver.state() == SyncReceiver.State.SYNCED;
-                ended = receiver.expire(now, REFRESH_PER_SWEEP); // (refreshes only in direct mode)
-                complete = receiver.state() == SyncReceiver.State.SYNCED;
-                writes = receiver.takeKernelWrites();
-                dropped = receiver.dropped();
-                size = receiver.size();
-                noteReceiver();
-            }
-            if (direct && active) {
-                kernelWritesSkipped.addAndGet(writes.size());
-            } else if (direct) {
-                noteRefused(kernelWriter.write(writes));
-            }
-        } finally {
-            if (direct) {
-                kernelLock.unlock();
-            }
+        if (direct) {
+            writerWake.offer(Boolean.TRUE); // the refreshes are written like a message's writes, in order with them
         }
         if (dropped > droppedReported && (droppedReportedAt == Long.MIN_VALUE || now - droppedReportedAt >= 60_000_000_000L)) {
             // the sessions the cache had no room for break at a takeover: say so, at most once a minute
@@ -757,20 +749,78 @@ public final class SessionSync implements AutoCloseable {
     }
 
     /**
-     * Direct mode: applies the message and writes what it changed into this node's kernel before the
-     * acknowledgement goes out (the sender's lag includes the writing). Not while active: this node's
-     * kernel is then the table itself (what is skipped is recreated by the bulk after it is passive again).
+     * Writes taken in one round of the kernel writer, at most: written at ~100,000 a second, a takeover's
+     * commit waits ~0.2 s at most for the round under way.
+     */
+    static final int WRITES_PER_ROUND = 20_000;
+    /**
+     * Writes waiting for the writer above which an incoming message waits (up to a second) before it is
+     * acknowledged: the active then slows down to what this node's kernel takes, rather than this node
+     * holding an ever longer backlog (what a takeover would have to write before the addresses move).
+     */
+    static final int PENDING_HIGH = 200_000;
+
+    /**
+     * Direct mode: applies the message and acknowledges it; the kernel writer writes what it changed into
+     * this node's kernel on its own thread (changes of one session meanwhile fold into one write), so the
+     * stream is not held back by each message's system calls, unless that backlog passes PENDING_HIGH.
      */
     private List<SyncMessage> receiveDirect(SyncMessage m) {
+        List<SyncMessage> replies;
+        int pending;
+        synchronized (receiverLock) {
+            catchUpRole();
+            replies = receiver.received(System.nanoTime(), m);
+            pending = receiver.pendingKernelWrites();
+            noteReceiver();
+        }
+        if (pending > 0) {
+            writerWake.offer(Boolean.TRUE);
+        }
+        // bounded: 100 waits of 10 ms
+        for (int i = 0; i < 100 && pending > PENDING_HIGH && open; i++) {
+            sleep(10);
+            synchronized (receiverLock) {
+                pending = receiver.pendingKernelWrites();
+            }
+        }
+        return replies;
+    }
+
+    /** Direct mode's kernel writer: a round whenever writes are pending (woken, or every 100 ms). */
+    private void kernelWriteLoop() {
+        while (open) {
+            try {
+                if (!writeRound()) {
+                    writerWake.poll(100, TimeUnit.MILLISECONDS);
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                log.accept("WARNING", s.self() + " session sync (direct): kernel writer: " + e);
+                sleep(100);
+            }
+        }
+    }
+
+    /**
+     * Takes up to WRITES_PER_ROUND pending writes and writes them (not while active: this node's kernel is
+     * then the table itself; what is skipped is recreated by the bulk after it is passive again). Returns
+     * whether more are pending.
+     */
+    private boolean writeRound() {
         kernelLock.lock();
         try {
-            List<SyncMessage> replies;
             List<SyncReceiver.KernelWrite> writes;
+            boolean more;
             synchronized (receiverLock) {
                 catchUpRole();
-                replies = receiver.received(System.nanoTime(), m);
-                writes = receiver.takeKernelWrites();
+                writes = receiver.takeKernelWrites(WRITES_PER_ROUND);
+                more = receiver.pendingKernelWrites() > 0;
                 noteReceiver();
+            }
+            if (writes.isEmpty()) {
+                return false;
             }
             if (active) {
                 kernelWritesSkipped.addAndGet(writes.size());
@@ -778,12 +828,11 @@ public final class SessionSync implements AutoCloseable {
                 KernelSessionWriter.Outcome o = kernelWriter.write(writes);
                 noteRefused(o);
                 if (o.nanos() > 1_000_000_000L) {
-                    log.accept("INFO", s.self() + " session sync (direct): " + writes.size() + " kernel writes of one "
-                            + m.getClass().getSimpleName() + " took " + o.nanos() / 1_000_000 + " ms (" + o.written()
-                            + " written, " + o.failed() + " refused)");
+                    log.accept("INFO", s.self() + " session sync (direct): " + writes.size() + " kernel writes took "
+                            + o.nanos() / 1_000_000 + " ms (" + o.written() + " written, " + o.failed() + " refused)");
                 }
             }
-            return replies;
+            return more;
         } finally {
             kernelLock.unlock();
         }
@@ -1071,6 +1120,7 @@ public final class SessionSync implements AutoCloseable {
                         + receiver.appliedPerSecond() + "/s), gaps " + receiver.gaps() + ", dropped (cache full) " + receiver.dropped()
                         + ", evicted for longer-lived " + receiver.evicted()
                         + (kernelWriter != null ? ", kernel entries refreshed " + receiver.refreshed()
+                        + ", kernel writes pending " + receiver.pendingKernelWrites()
                         + ", not in the kernel (refused, retried) " + receiver.refusedByKernel() : ""));
             }
         }
@@ -1177,6 +1227,9 @@ public final class SessionSync implements AutoCloseable {
         ConntrackEvents r = eventReader;
         if (r != null) {
             r.close();
+        }
+        if (kernelWriterThread != null) {
+            kernelWriterThread.interrupt();
         }
         if (kernelWriter != null) {
             kernelWriter.close();
