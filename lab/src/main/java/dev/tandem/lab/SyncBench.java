@@ -96,7 +96,10 @@ public final class SyncBench {
             LongSupplier cached = () -> ControlClient.number(ControlClient.statusJson(lab, "fw2"), "sessions cached: (\\d+)");
             String[] before = new String[1];
             long[] fw2Kernel = {-1};
-            Result r = measure("tandem", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached, () -> {
+            // direct mode: fw2's kernel writer may still be writing the warm-up's destroys (not idle yet)
+            LongSupplier backlog = () -> Math.max(0, ControlClient.number(ControlClient.statusJson(lab, "fw2"),
+                    "kernel writes pending (\\d+)"));
+            Result r = measure("tandem", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached, backlog, () -> {
                 before[0] = ControlClient.statusJson(lab, "fw1");
                 if (o.mode().equals("direct")) {
                     fw2Kernel[0] = kernelCount(lab, "fw2");
@@ -132,7 +135,7 @@ public final class SyncBench {
             // replicated changes as fw2's external cache counts them: entries created + deleted ("objects" history)
             LongSupplier applied = () -> externalCacheChanges(pair.control("fw2", "-s").out());
             LongSupplier cached = () -> externalCacheCount(pair.control("fw2", "-s").out());
-            Result r = measure("conntrackd", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached, () -> { }, out);
+            Result r = measure("conntrackd", lab, o, pair.pid("fw1"), pair.pid("fw2"), applied, cached, () -> 0, () -> { }, out);
             out.println("  fw1 conntrackd -s:\n" + indent(pair.control("fw1", "-s").out()));
             out.println("  fw2 conntrackd -s:\n" + indent(pair.control("fw2", "-s").out()));
             return r;
@@ -166,13 +169,16 @@ public final class SyncBench {
 
     private record Sample(long nanos, long applied, long cached) {}
 
-    /** beforeFlush runs once the replica has caught up, before the sessions are flushed (the lag is read there). */
+    /**
+     * beforeFlush runs once the replica has caught up, before the sessions are flushed (the lag is read there);
+     * backlog: what the replica still has to write after the warm-up's flush (direct mode), waited for too.
+     */
     private static Result measure(String impl, LabTopology lab, Options o, long pid1, long pid2, LongSupplier applied,
-                                  LongSupplier cached, Runnable beforeFlush, PrintStream out) {
+                                  LongSupplier cached, LongSupplier backlog, Runnable beforeFlush, PrintStream out) {
         ConntrackSocket ct = Netns.callIn(lab.ns("fw1"), ConntrackSocket::open);
         try (ct) {
             if (o.warmup() > 0) {
-                warmUp(impl, ct, o, cached, out);
+                warmUp(impl, ct, o, () -> cached.getAsLong() + backlog.getAsLong(), out);
             }
             // idle CPU of both daemons over 2 s: what they spend without any session traffic
             double i1 = cpuSeconds(pid1);
@@ -245,7 +251,8 @@ public final class SyncBench {
     }
 
     /** The producer for o.warmup() seconds, then its sessions flushed and the replica back near empty (bounded). */
-    private static void warmUp(String impl, ConntrackSocket ct, Options o, LongSupplier cached, PrintStream out) {
+    /** settled: the replica's sessions (and, direct mode, its kernel writes pending), waited for to fall near 0. */
+    private static void warmUp(String impl, ConntrackSocket ct, Options o, LongSupplier settled, PrintStream out) {
         Producer w = new Producer(ct, new Options(o.prefix(), o.rate(), o.warmup(), o.live(), o.vsConntrackd(), 0, o.mode()));
         w.run();
         if (w.failure != null) {
@@ -253,12 +260,12 @@ public final class SyncBench {
         }
         ct.flush();
         long end = System.nanoTime() + 30_000_000_000L;
-        long c = cached.getAsLong();
+        long c = settled.getAsLong();
         while (c > 1000 && System.nanoTime() < end) {
             Cmd.sleep(200);
-            c = cached.getAsLong();
+            c = settled.getAsLong();
         }
-        out.printf(Locale.ROOT, "  %s: warm-up of %d s (%,d events, not measured); then flushed, replica at %,d%n", impl,
+        out.printf(Locale.ROOT, "  %s: warm-up of %d s (%,d events, not measured); then flushed, replica (and writes pending) at %,d%n", impl,
                 o.warmup(), w.created + w.deleted, c);
     }
 

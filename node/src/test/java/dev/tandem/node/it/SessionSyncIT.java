@@ -166,7 +166,8 @@ class SessionSyncIT {
             Cmd.sleep(1000);
             String fw1 = pair.log("fw1").substring(mark1);
             String fw2 = pair.log("fw2").substring(mark2);
-            assertThat(lab.active()).as("fw2 stays active").isEqualTo("fw2");
+            assertThat(lab.active()).as("fw2 stays active; fw1 since the demote:\n%s\nfw2 since the demote:\n%s",
+                    fw1, fw2).isEqualTo("fw2");
             assertThat(status("fw1")).contains("\"state\":\"PASSIVE\"");
             assertThat(fw1.substring(fw1.indexOf("demoted by"))).as("fw1 never took the role back")
                     .doesNotContain("PASSIVE -> ACTIVE");
