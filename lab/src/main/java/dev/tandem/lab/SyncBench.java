@@ -324,7 +324,7 @@ public final class SyncBench {
 
     /** utime + stime of a process (all its threads) in seconds; 0 when unknown. */
     /** Entries in a firewall's conntrack table. */
-    private static long kernelCount(LabTopology lab, String fw) {
+    static long kernelCount(LabTopology lab, String fw) {
         long[] n = new long[1];
         try (ConntrackSocket ct = Netns.callIn(lab.ns(fw), ConntrackSocket::open)) {
             ct.dump(e -> n[0]++);

@@ -121,7 +121,6 @@ public final class SessionSync implements AutoCloseable {
     private Thread kernelWriterThread;
     // direct mode: wakes the writer (one token: a wake-up already due covers any number of messages)
     private final java.util.concurrent.BlockingQueue<Boolean> writerWake = new java.util.concurrent.ArrayBlockingQueue<>(1);
-    private final AtomicLong kernelWritesSkipped = new AtomicLong();
     private long lastOverrunBulk = Long.MIN_VALUE;
     /** Why a resync is due once the second since the last one is over (null: none is). */
     private String resyncPendingWhy;
@@ -804,11 +803,16 @@ public final class SessionSync implements AutoCloseable {
     }
 
     /**
-     * Takes up to WRITES_PER_ROUND pending writes and writes them (not while active: this node's kernel is
-     * then the table itself; what is skipped is recreated by the bulk after it is passive again). Returns
-     * whether more are pending.
+     * Takes up to WRITES_PER_ROUND pending writes and writes them. Not while active: what is pending then
+     * is the takeover's commit's to write (role(true) comes before the commit thread runs; a round that took
+     * writes and skipped them would lose those sessions from the kernel); once passive again, the kernel is
+     * forgotten and the pending creates and updates with it. A round under way when the node becomes active
+     * finishes: the commit waits for it (kernelLock) and writes the rest. Returns whether more are pending.
      */
     private boolean writeRound() {
+        if (active) {
+            return false;
+        }
         kernelLock.lock();
         try {
             List<SyncReceiver.KernelWrite> writes;
@@ -822,15 +826,11 @@ public final class SessionSync implements AutoCloseable {
             if (writes.isEmpty()) {
                 return false;
             }
-            if (active) {
-                kernelWritesSkipped.addAndGet(writes.size());
-            } else {
-                KernelSessionWriter.Outcome o = kernelWriter.write(writes);
-                noteRefused(o);
-                if (o.nanos() > 1_000_000_000L) {
-                    log.accept("INFO", s.self() + " session sync (direct): " + writes.size() + " kernel writes took "
-                            + o.nanos() / 1_000_000 + " ms (" + o.written() + " written, " + o.failed() + " refused)");
-                }
+            KernelSessionWriter.Outcome o = kernelWriter.write(writes);
+            noteRefused(o);
+            if (o.nanos() > 1_000_000_000L) {
+                log.accept("INFO", s.self() + " session sync (direct): " + writes.size() + " kernel writes took "
+                        + o.nanos() / 1_000_000 + " ms (" + o.written() + " written, " + o.failed() + " refused)");
             }
             return more;
         } finally {
@@ -1128,7 +1128,7 @@ public final class SessionSync implements AutoCloseable {
             l.add("session sync mode direct: written into the kernel " + kernelWriter.injected() + " (created "
                     + kernelWriter.created() + ", updated " + kernelWriter.updated() + ", replaced stale "
                     + kernelWriter.replaced() + "), deleted " + kernelWriter.deleted() + ", refused "
-                    + kernelWriter.failed() + ", skipped while active " + kernelWritesSkipped.get());
+                    + kernelWriter.failed());
         }
         l.add("last commit: " + lastCommit + "; bad frames " + badFrames.get());
         return l;
@@ -1177,8 +1177,11 @@ public final class SessionSync implements AutoCloseable {
             b.append(",\"injected\":").append(kernelWriter.injected()).append(",\"created\":").append(kernelWriter.created())
                     .append(",\"updated\":").append(kernelWriter.updated()).append(",\"replaced\":")
                     .append(kernelWriter.replaced()).append(",\"deleted\":").append(kernelWriter.deleted())
-                    .append(",\"failures\":").append(kernelWriter.failed()).append(",\"skipped_while_active\":")
-                    .append(kernelWritesSkipped.get());
+                    .append(",\"failures\":").append(kernelWriter.failed());
+            synchronized (receiverLock) {
+                b.append(",\"pending\":").append(receiver.pendingKernelWrites()).append(",\"refused_not_in_kernel\":")
+                        .append(receiver.refusedByKernel());
+            }
         }
         return b.append('}').toString();
     }
