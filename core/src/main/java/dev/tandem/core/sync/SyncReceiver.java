@@ -71,9 +71,9 @@ public final class SyncReceiver {
 
     private final int maxEntries;
     private final boolean direct;
-    // direct mode: the latest write per key since the owner last took them; keys are sessions of the
-    // cache or ones just deleted from it, and the owner empties it after every message (bounded by
-    // the cache plus one message, or one bulk's deletions)
+    // direct mode: the latest write per key not taken yet, oldest first; keys are sessions of the cache (or
+    // of the bulk under way) or ones deleted from it whose delete is not written yet (bounded by those: the
+    // owner's writer takes them as fast as its kernel does, and the node holds the stream back past a bound)
     private Map<SessionKey, KernelWrite> kernelWrites = new LinkedHashMap<>();
     // direct mode: the kernel may hold entries for the cached flows that we did not write (start, or
     // this node forwarded them while active): the next bulk writes every session as a CREATE
